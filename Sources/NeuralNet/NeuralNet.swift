@@ -1,0 +1,1 @@
+// NeuralNet module: see DESIGN.md.

@@ -1,0 +1,1 @@
+// Phantom module: see DESIGN.md.

@@ -1,0 +1,1 @@
+// Segmentation module: see DESIGN.md.

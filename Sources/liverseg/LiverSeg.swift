@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct LiverSegCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "liverseg",
+        abstract: "Liver and liver-tumor segmentation of abdominal CT (one-step U-Net or sequential cascade).",
+        subcommands: [BenchCommand.self]
+    )
+}
