@@ -50,5 +50,8 @@ let package = Package(
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "MedicalImage"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MedicalImage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),
-    ]
+    ],
+    // Swift 5 language mode: kernels hand raw pointers to concurrentPerform closures, which
+    // Swift 6's strict Sendable checking rejects without buying safety here.
+    swiftLanguageModes: [.v5]
 )
