@@ -1,1 +1,0 @@
-// NeuralNet module: see DESIGN.md.
