@@ -1,53 +1,115 @@
 /// The compute kernels of the engine: convolution, transposed convolution and max pooling on NCHW
-/// tensors, forward and backward. The production path runs oneDNN primitives (cached per shape);
-/// `ReferenceKernels` holds plain loops with the same signatures for tests.
+/// tensors, forward and backward, through oneDNN primitives cached per shape (created on a shape's
+/// first call, reused after). `ReferenceKernels` holds plain loops with the same signatures for tests.
+/// Misuse (ranks, channel counts, shapes that do not fit) stops with a message naming op and shapes.
 public enum Kernels {
     /// 2-D convolution, stride 1, zero padding `padding`, square kernel K.
     /// x [N,Ci,H,W], w [Co,Ci,K,K] (PyTorch layout), b [Co] or nil → y [N,Co,H+2p-K+1,W+2p-K+1].
     /// `fuseReLU` applies ReLU to the output (a oneDNN post-op).
     public static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, padding: Int, fuseReLU: Bool = false) -> Tensor {
-        ReferenceKernels.conv2d(x, w, b, padding: padding, fuseReLU: fuseReLU)
+        let ys = KernelShapes.conv2d(x: x.shape, w: w.shape, b: b?.shape, padding: padding)
+        let y = Tensor(uninitializedShape: ys)
+        DNNLConvolution.forward(conv(x.shape, w.shape, padding), x: x.readPointer, w: w.readPointer, b: b?.readPointer,
+                                y: y.writePointer, fuseReLU: fuseReLU)
+        return y
     }
 
     /// dL/dx of `conv2d` (without the ReLU) given dL/dy.
     public static func conv2dBackwardData(_ gy: Tensor, _ w: Tensor, inputShape: [Int], padding: Int) -> Tensor {
-        ReferenceKernels.conv2dBackwardData(gy, w, inputShape: inputShape, padding: padding)
+        KernelShapes.conv2dBackwardData(gy: gy.shape, w: w.shape, inputShape: inputShape, padding: padding)
+        let gx = Tensor(uninitializedShape: inputShape)
+        DNNLConvolution.backwardData(conv(inputShape, w.shape, padding), gy: gy.readPointer, w: w.readPointer, gx: gx.writePointer)
+        return gx
     }
 
     /// dL/dw [Co,Ci,K,K] and dL/db [Co] (db = sum of gy over N,H,W) of `conv2d`.
     public static func conv2dBackwardWeights(_ x: Tensor, _ gy: Tensor, kernel: Int, padding: Int) -> (dw: Tensor, db: Tensor) {
-        ReferenceKernels.conv2dBackwardWeights(x, gy, kernel: kernel, padding: padding)
+        let ws = KernelShapes.conv2dBackwardWeights(x: x.shape, gy: gy.shape, kernel: kernel, padding: padding)
+        let dw = Tensor(uninitializedShape: ws), db = Tensor(uninitializedShape: [ws[0]])
+        DNNLConvolution.backwardWeights(conv(x.shape, ws, padding), x: x.readPointer, gy: gy.readPointer,
+                                        gw: dw.writePointer, gb: db.writePointer)
+        return (dw, db)
     }
 
     /// Transposed convolution, kernel 2, stride 2: x [N,Ci,H,W], w [Ci,Co,2,2] (PyTorch
     /// ConvTranspose2d layout), b [Co] or nil → y [N,Co,2H,2W].
     public static func convTranspose2x2(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
-        ReferenceKernels.convTranspose2x2(x, w, b)
+        let ys = KernelShapes.convTranspose2x2(x: x.shape, w: w.shape, b: b?.shape)
+        let y = Tensor(uninitializedShape: ys)
+        DNNLConvolution.deconvForward(deconv(x.shape, co: ys[1]), x: x.readPointer, w: w.readPointer, b: b?.readPointer,
+                                      y: y.writePointer)
+        return y
     }
 
     /// dL/dx [N,Ci,H,W] of `convTranspose2x2` given dL/dy [N,Co,2H,2W].
     public static func convTranspose2x2BackwardData(_ gy: Tensor, _ w: Tensor, inputShape: [Int]) -> Tensor {
-        ReferenceKernels.convTranspose2x2BackwardData(gy, w, inputShape: inputShape)
+        KernelShapes.convTranspose2x2BackwardData(gy: gy.shape, w: w.shape, inputShape: inputShape)
+        let gx = Tensor(uninitializedShape: inputShape)
+        DNNLConvolution.deconvBackwardData(deconv(inputShape, co: w.shape[1]), gy: gy.readPointer, w: w.readPointer,
+                                           gx: gx.writePointer)
+        return gx
     }
 
     /// dL/dw [Ci,Co,2,2] and dL/db [Co] of `convTranspose2x2`.
     public static func convTranspose2x2BackwardWeights(_ x: Tensor, _ gy: Tensor) -> (dw: Tensor, db: Tensor) {
-        ReferenceKernels.convTranspose2x2BackwardWeights(x, gy)
+        let ws = KernelShapes.convTranspose2x2BackwardWeights(x: x.shape, gy: gy.shape)
+        let dw = Tensor(uninitializedShape: ws), db = Tensor(uninitializedShape: [ws[1]])
+        DNNLConvolution.deconvBackwardWeights(deconv(x.shape, co: ws[1]), x: x.readPointer, gy: gy.readPointer,
+                                              gw: dw.writePointer, gb: db.writePointer)
+        return (dw, db)
     }
 
-    /// 2×2 max pooling, stride 2 (odd sizes: floor, as PyTorch). `state` carries what the backward
-    /// pass needs.
+    /// 2×2 max pooling, stride 2 (odd sizes: floor, as PyTorch). `state` carries oneDNN's workspace
+    /// for the backward pass.
     public static func maxPool2x2(_ x: Tensor) -> (y: Tensor, state: MaxPoolState) {
-        ReferenceKernels.maxPool2x2(x)
+        let ys = KernelShapes.maxPool2x2(x: x.shape)
+        let y = Tensor(uninitializedShape: ys)
+        let state = DNNLPooling.forward(x: x.shape, y: ys, xp: x.readPointer, yp: y.writePointer)
+        return (y, state)
     }
 
     /// dL/dx (the shape of the pooled input) given dL/dy; the gradient goes to each window's maximum.
+    /// Accepts a state from `ReferenceKernels.maxPool2x2` too.
     public static func maxPool2x2Backward(_ gy: Tensor, state: MaxPoolState) -> Tensor {
-        ReferenceKernels.maxPool2x2Backward(gy, state: state)
+        KernelShapes.maxPool2x2Backward(gy: gy.shape, state: state)
+        guard case .workspace(let ws) = state.record else { return ReferenceKernels.maxPool2x2Backward(gy, state: state) }
+        let gx = Tensor(uninitializedShape: state.inputShape)
+        DNNLPooling.backward(state: state, ws: ws, gyp: gy.readPointer, gxp: gx.writePointer)
+        return gx
     }
 
-    /// Threads used by the kernels (default: all cores). Set once at start-up.
+    /// Threads used by the kernels (default: all cores, or OMP_NUM_THREADS). Set once at start-up;
+    /// primitives are cached per thread count.
     public static func setThreads(_ n: Int) {
         precondition(n >= 1, "Kernels.setThreads: thread count \(n) must be at least 1")
+        DNNLContext.shared.setThreads(n)
     }
+
+    /// Threads the kernels use now.
+    public static var threads: Int { DNNLContext.shared.threads }
+
+    private static func conv(_ x: [Int], _ w: [Int], _ p: Int) -> DNNLConvolution.Conv {
+        DNNLConvolution.Conv(n: x[0], ci: x[1], h: x[2], w: x[3], co: w[0], k: w[2], p: p)
+    }
+
+    private static func deconv(_ x: [Int], co: Int) -> DNNLConvolution.Deconv {
+        DNNLConvolution.Deconv(n: x[0], ci: x[1], h: x[2], w: x[3], co: co)
+    }
+}
+
+/// Knobs for benchmarks and tests of the backend itself (not for model code).
+@_spi(KernelTuning)
+public enum KernelTuning {
+    /// true: primitives pick their blocked layouts, with reorders from and to NCHW around each call;
+    /// false: primitives work on NCHW directly. Changing it keeps the primitives cached for both.
+    public static var blockedLayout: Bool {
+        get { DNNLContext.shared.locked { DNNLContext.shared.layout == .blocked } }
+        set { DNNLContext.shared.locked { DNNLContext.shared.layout = newValue ? .blocked : .plain } }
+    }
+
+    /// Number of cached oneDNN primitives (a training loop must not grow it after its first step).
+    public static var cachedPrimitiveCount: Int { DNNLContext.shared.cachedOpCount }
+
+    /// The oneDNN implementations ("jit:avx512_core", "gemm:jit", ...) of the cached primitives.
+    public static var implementations: [String] { DNNLContext.shared.implementations }
 }

@@ -1,0 +1,103 @@
+import CDNNL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Stops the process with the op, its shapes and oneDNN's status name. At this level a failing
+/// oneDNN call is a programmer error (shapes are checked before any call), so it traps.
+@inline(__always)
+func dnnlCheck(_ status: dnnl_status_t, _ call: StaticString, _ what: @autoclosure () -> String) {
+    if status != dnnl_success {
+        let name = dnnl_status2str(status).map { String(cString: $0) } ?? "status \(status.rawValue)"
+        fatalError("oneDNN \(call) failed for \(what()): \(name)")
+    }
+}
+
+/// How the oneDNN primitives see tensors that callers hold in plain NCHW.
+enum DNNLLayout: Sendable {
+    /// Primitives read and write NCHW / OIHW directly.
+    case plain
+    /// Primitives choose their blocked layout; reorders convert at every call.
+    case blocked
+}
+
+/// The process's oneDNN state: one CPU engine, one in-order stream, the primitive cache and one
+/// arena shared by all primitives for reorder buffers and scratchpads. Kernels run one at a time
+/// under a lock (the engine serves one training thread; the lock only makes other callers safe).
+final class DNNLContext: @unchecked Sendable {
+    static let shared = DNNLContext()
+
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+    private var mutex = pthread_mutex_t()
+    private var ops: [DNNLOpKey: DNNLOp] = [:]
+    private(set) var threads: Int
+    var layout: DNNLLayout = .plain
+    private var arena: RawBuffer?
+
+    private init() {
+        var e: dnnl_engine_t?
+        dnnlCheck(dnnl_engine_create(&e, dnnl_cpu, 0), "dnnl_engine_create", "the CPU engine")
+        engine = e!
+        var s: dnnl_stream_t?
+        dnnlCheck(dnnl_stream_create(&s, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create", "the CPU stream")
+        stream = s!
+        threads = Int(omp_get_max_threads())
+        pthread_mutex_init(&mutex, nil)
+    }
+
+    func setThreads(_ n: Int) {
+        locked { threads = n; applyThreads() }
+    }
+
+    /// OpenMP's thread count belongs to the calling thread, so it is set on whichever thread runs
+    /// a kernel. Primitives are cached per thread count: oneDNN fixes the work split at creation.
+    func applyThreads() {
+        if Int(omp_get_max_threads()) != threads { omp_set_num_threads(Int32(threads)) }
+    }
+
+    func locked<R>(_ body: () -> R) -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+
+    /// The cached primitive for `key`, built by `make` on first use. Call inside `locked`.
+    func op(_ key: DNNLOpKey, _ make: () -> DNNLOp) -> DNNLOp {
+        applyThreads()
+        if let op = ops[key] { return op }
+        let op = make()
+        ops[key] = op
+        return op
+    }
+
+    /// Memory for an op's reorder buffers and scratchpad; valid until the next kernel call.
+    func arena(bytes: Int) -> UnsafeMutableRawPointer {
+        if arena == nil || arena!.bytes < bytes { arena = nil; arena = RawBuffer(bytes: bytes) }
+        return arena!.pointer
+    }
+
+    var cachedOpCount: Int { locked { ops.count } }
+
+    var implementations: [String] { locked { ops.values.map { "\($0.what): \($0.implementation)\($0.reorders ? " (+reorders)" : "")" }.sorted() } }
+
+    func clearCache() { locked { ops.removeAll() } }
+
+    func memoryDesc(_ dims: [Int], _ tag: dnnl_format_tag_t, _ what: @autoclosure () -> String) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        let d = dims.map { dnnl_dim_t($0) }
+        dnnlCheck(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), d, dnnl_f32, tag), "dnnl_memory_desc_init_by_tag", what())
+        return md
+    }
+}
+
+/// Cache key: the op, every size and flag that shapes its primitive, the layout policy and threads.
+struct DNNLOpKey: Hashable {
+    enum Kind: Hashable { case convForward, convBackwardData, convBackwardWeights,
+                          deconvForward, deconvBackwardData, deconvBackwardWeights,
+                          poolForward, poolBackward }
+    let kind: Kind
+    let sizes: [Int]
+    let layout: DNNLLayout
+    let threads: Int
+}

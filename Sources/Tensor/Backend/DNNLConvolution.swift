@@ -1,0 +1,213 @@
+import CDNNL
+
+/// oneDNN convolution and deconvolution (transposed convolution) primitives behind `Kernels`.
+/// Shapes are checked by `KernelShapes` before these run.
+enum DNNLConvolution {
+    private static func tags(_ layout: DNNLLayout, weights: dnnl_format_tag_t) -> (data: dnnl_format_tag_t, weights: dnnl_format_tag_t) {
+        layout == .plain ? (dnnl_nchw, weights) : (dnnl_format_tag_any, dnnl_format_tag_any)
+    }
+
+    private static func f(_ s: [Int]) -> String { KernelShapes.fmt(s) }
+
+    /// Sizes that define a stride-1 convolution: x [n,ci,h,w], w [co,ci,k,k], padding p.
+    struct Conv: Hashable {
+        let n, ci, h, w, co, k, p: Int
+        var x: [Int] { [n, ci, h, w] }
+        var wt: [Int] { [co, ci, k, k] }
+        var y: [Int] { [n, co, h + 2 * p - k + 1, w + 2 * p - k + 1] }
+        var sizes: [Int] { [n, ci, h, w, co, k, p] }
+        var text: String { "x \(KernelShapes.fmt(x)) w \(KernelShapes.fmt(wt)) padding \(p)" }
+    }
+
+    /// The forward op descriptor, also the hint the backward ops need.
+    private static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, layout: DNNLLayout, what: String) -> dnnl_primitive_desc_t {
+        let ctx = DNNLContext.shared
+        let t = tags(layout, weights: dnnl_oihw)
+        var src = ctx.memoryDesc(c.x, t.data, what)
+        var wt = ctx.memoryDesc(c.wt, t.weights, what)
+        var b = bias ? ctx.memoryDesc([c.co], dnnl_x, what) : dnnl_memory_desc_t()
+        var dst = ctx.memoryDesc(c.y, t.data, what)
+        var d = dnnl_convolution_desc_t()
+        dnnlCheck(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, &src, &wt, &b, &dst,
+                                                     [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
+                  "dnnl_convolution_forward_desc_init", what)
+        return dnnlPrimitiveDesc(&d, fuseReLU: fuseReLU, what: what)
+    }
+
+    static func forward(_ c: Conv, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
+                        y: UnsafeMutablePointer<Float>, fuseReLU: Bool) {
+        let ctx = DNNLContext.shared
+        ctx.locked {
+            let layout = ctx.layout
+            let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0], layout: layout, threads: ctx.threads)
+            let op = ctx.op(key) {
+                let what = "conv2d \(c.text)\(fuseReLU ? " + ReLU" : "")"
+                let t = tags(.plain, weights: dnnl_oihw)
+                var specs: [DNNLArgSpec] = [.input(DNNL_ARG_SRC, c.x, t.data), .input(DNNL_ARG_WEIGHTS, c.wt, t.weights)]
+                if b != nil { specs.append(.input(DNNL_ARG_BIAS, [c.co], dnnl_x)) }
+                specs.append(.output(DNNL_ARG_DST, c.y, t.data))
+                return DNNLOp(what: what, pd: forwardPD(c, bias: b != nil, fuseReLU: fuseReLU, layout: layout, what: what), specs: specs)
+            }
+            var ptrs = [UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: w)]
+            if let b { ptrs.append(UnsafeMutableRawPointer(mutating: b)) }
+            ptrs.append(UnsafeMutableRawPointer(y))
+            op.run(ptrs)
+        }
+    }
+
+    static func backwardData(_ c: Conv, gy: UnsafePointer<Float>, w: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>) {
+        let ctx = DNNLContext.shared
+        ctx.locked {
+            let layout = ctx.layout
+            let key = DNNLOpKey(kind: .convBackwardData, sizes: c.sizes, layout: layout, threads: ctx.threads)
+            let op = ctx.op(key) {
+                let what = "conv2dBackwardData gy \(f(c.y)) \(c.text)"
+                let hint = forwardPD(c, bias: false, fuseReLU: false, layout: layout, what: what)
+                let t = tags(layout, weights: dnnl_oihw)
+                var dsrc = ctx.memoryDesc(c.x, t.data, what)
+                var wt = ctx.memoryDesc(c.wt, t.weights, what)
+                var ddst = ctx.memoryDesc(c.y, t.data, what)
+                var d = dnnl_convolution_desc_t()
+                dnnlCheck(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &dsrc, &wt, &ddst,
+                                                                   [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
+                          "dnnl_convolution_backward_data_desc_init", what)
+                let pd = dnnlPrimitiveDesc(&d, hint: hint, what: what)
+                return DNNLOp(what: what, pd: pd, keepAlive: [hint], specs: [
+                    .input(DNNL_ARG_DIFF_DST, c.y, dnnl_nchw), .input(DNNL_ARG_WEIGHTS, c.wt, dnnl_oihw),
+                    .output(DNNL_ARG_DIFF_SRC, c.x, dnnl_nchw),
+                ])
+            }
+            op.run([UnsafeMutableRawPointer(mutating: gy), UnsafeMutableRawPointer(mutating: w), UnsafeMutableRawPointer(gx)])
+        }
+    }
+
+    static func backwardWeights(_ c: Conv, x: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+                                gw: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>) {
+        let ctx = DNNLContext.shared
+        ctx.locked {
+            let layout = ctx.layout
+            let key = DNNLOpKey(kind: .convBackwardWeights, sizes: c.sizes, layout: layout, threads: ctx.threads)
+            let op = ctx.op(key) {
+                let what = "conv2dBackwardWeights gy \(f(c.y)) \(c.text)"
+                let hint = forwardPD(c, bias: true, fuseReLU: false, layout: layout, what: what)
+                let t = tags(layout, weights: dnnl_oihw)
+                var src = ctx.memoryDesc(c.x, t.data, what)
+                var dw = ctx.memoryDesc(c.wt, t.weights, what)
+                var db = ctx.memoryDesc([c.co], dnnl_x, what)
+                var ddst = ctx.memoryDesc(c.y, t.data, what)
+                var d = dnnl_convolution_desc_t()
+                dnnlCheck(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, &dw, &db, &ddst,
+                                                                      [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
+                          "dnnl_convolution_backward_weights_desc_init", what)
+                let pd = dnnlPrimitiveDesc(&d, hint: hint, what: what)
+                return DNNLOp(what: what, pd: pd, keepAlive: [hint], specs: [
+                    .input(DNNL_ARG_SRC, c.x, dnnl_nchw), .input(DNNL_ARG_DIFF_DST, c.y, dnnl_nchw),
+                    .output(DNNL_ARG_DIFF_WEIGHTS, c.wt, dnnl_oihw), .output(DNNL_ARG_DIFF_BIAS, [c.co], dnnl_x),
+                ])
+            }
+            op.run([UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: gy),
+                    UnsafeMutableRawPointer(gw), UnsafeMutableRawPointer(gb)])
+        }
+    }
+
+    // MARK: Transposed convolution 2×2, stride 2
+
+    /// x [n,ci,h,w] → y [n,co,2h,2w]. oneDNN's deconvolution weights are logically (Co, Ci, 2, 2);
+    /// PyTorch's [Ci,Co,2,2] is their `iohw` layout, so no copy is needed.
+    struct Deconv: Hashable {
+        let n, ci, h, w, co: Int
+        var x: [Int] { [n, ci, h, w] }
+        var wt: [Int] { [co, ci, 2, 2] }
+        var wtTorch: [Int] { [ci, co, 2, 2] }
+        var y: [Int] { [n, co, 2 * h, 2 * w] }
+        var sizes: [Int] { [n, ci, h, w, co] }
+        var text: String { "x \(KernelShapes.fmt(x)) w \(KernelShapes.fmt(wtTorch))" }
+    }
+
+    private static func deconvForwardPD(_ c: Deconv, bias: Bool, layout: DNNLLayout, what: String) -> dnnl_primitive_desc_t {
+        let ctx = DNNLContext.shared
+        let t = tags(layout, weights: dnnl_iohw)
+        var src = ctx.memoryDesc(c.x, t.data, what)
+        var wt = ctx.memoryDesc(c.wt, t.weights, what)
+        var b = bias ? ctx.memoryDesc([c.co], dnnl_x, what) : dnnl_memory_desc_t()
+        var dst = ctx.memoryDesc(c.y, t.data, what)
+        var d = dnnl_deconvolution_desc_t()
+        dnnlCheck(dnnl_deconvolution_forward_desc_init(&d, dnnl_forward_training, dnnl_deconvolution_direct, &src, &wt, &b, &dst,
+                                                       [2, 2], [0, 0], [0, 0]),
+                  "dnnl_deconvolution_forward_desc_init", what)
+        return dnnlPrimitiveDesc(&d, what: what)
+    }
+
+    static func deconvForward(_ c: Deconv, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
+                              y: UnsafeMutablePointer<Float>) {
+        let ctx = DNNLContext.shared
+        ctx.locked {
+            let layout = ctx.layout
+            let key = DNNLOpKey(kind: .deconvForward, sizes: c.sizes + [b == nil ? 0 : 1], layout: layout, threads: ctx.threads)
+            let op = ctx.op(key) {
+                let what = "convTranspose2x2 \(c.text)"
+                var specs: [DNNLArgSpec] = [.input(DNNL_ARG_SRC, c.x, dnnl_nchw), .input(DNNL_ARG_WEIGHTS, c.wt, dnnl_iohw)]
+                if b != nil { specs.append(.input(DNNL_ARG_BIAS, [c.co], dnnl_x)) }
+                specs.append(.output(DNNL_ARG_DST, c.y, dnnl_nchw))
+                return DNNLOp(what: what, pd: deconvForwardPD(c, bias: b != nil, layout: layout, what: what), specs: specs)
+            }
+            var ptrs = [UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: w)]
+            if let b { ptrs.append(UnsafeMutableRawPointer(mutating: b)) }
+            ptrs.append(UnsafeMutableRawPointer(y))
+            op.run(ptrs)
+        }
+    }
+
+    static func deconvBackwardData(_ c: Deconv, gy: UnsafePointer<Float>, w: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>) {
+        let ctx = DNNLContext.shared
+        ctx.locked {
+            let layout = ctx.layout
+            let key = DNNLOpKey(kind: .deconvBackwardData, sizes: c.sizes, layout: layout, threads: ctx.threads)
+            let op = ctx.op(key) {
+                let what = "convTranspose2x2BackwardData gy \(f(c.y)) \(c.text)"
+                let hint = deconvForwardPD(c, bias: false, layout: layout, what: what)
+                let t = tags(layout, weights: dnnl_iohw)
+                var dsrc = ctx.memoryDesc(c.x, t.data, what)
+                var wt = ctx.memoryDesc(c.wt, t.weights, what)
+                var ddst = ctx.memoryDesc(c.y, t.data, what)
+                var d = dnnl_deconvolution_desc_t()
+                dnnlCheck(dnnl_deconvolution_backward_data_desc_init(&d, dnnl_deconvolution_direct, &dsrc, &wt, &ddst, [2, 2], [0, 0], [0, 0]),
+                          "dnnl_deconvolution_backward_data_desc_init", what)
+                let pd = dnnlPrimitiveDesc(&d, hint: hint, what: what)
+                return DNNLOp(what: what, pd: pd, keepAlive: [hint], specs: [
+                    .input(DNNL_ARG_DIFF_DST, c.y, dnnl_nchw), .input(DNNL_ARG_WEIGHTS, c.wt, dnnl_iohw),
+                    .output(DNNL_ARG_DIFF_SRC, c.x, dnnl_nchw),
+                ])
+            }
+            op.run([UnsafeMutableRawPointer(mutating: gy), UnsafeMutableRawPointer(mutating: w), UnsafeMutableRawPointer(gx)])
+        }
+    }
+
+    static func deconvBackwardWeights(_ c: Deconv, x: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+                                      gw: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>) {
+        let ctx = DNNLContext.shared
+        ctx.locked {
+            let layout = ctx.layout
+            let key = DNNLOpKey(kind: .deconvBackwardWeights, sizes: c.sizes, layout: layout, threads: ctx.threads)
+            let op = ctx.op(key) {
+                let what = "convTranspose2x2BackwardWeights gy \(f(c.y)) \(c.text)"
+                let hint = deconvForwardPD(c, bias: true, layout: layout, what: what)
+                let t = tags(layout, weights: dnnl_iohw)
+                var src = ctx.memoryDesc(c.x, t.data, what)
+                var dw = ctx.memoryDesc(c.wt, t.weights, what)
+                var db = ctx.memoryDesc([c.co], dnnl_x, what)
+                var ddst = ctx.memoryDesc(c.y, t.data, what)
+                var d = dnnl_deconvolution_desc_t()
+                dnnlCheck(dnnl_deconvolution_backward_weights_desc_init(&d, dnnl_deconvolution_direct, &src, &dw, &db, &ddst, [2, 2], [0, 0], [0, 0]),
+                          "dnnl_deconvolution_backward_weights_desc_init", what)
+                let pd = dnnlPrimitiveDesc(&d, hint: hint, what: what)
+                return DNNLOp(what: what, pd: pd, keepAlive: [hint], specs: [
+                    .input(DNNL_ARG_SRC, c.x, dnnl_nchw), .input(DNNL_ARG_DIFF_DST, c.y, dnnl_nchw),
+                    .output(DNNL_ARG_DIFF_WEIGHTS, c.wt, dnnl_iohw), .output(DNNL_ARG_DIFF_BIAS, [c.co], dnnl_x),
+                ])
+            }
+            op.run([UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: gy),
+                    UnsafeMutableRawPointer(gw), UnsafeMutableRawPointer(gb)])
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Testing
+import Support
+@_spi(KernelTuning) @testable import Tensor
+
+/// The oneDNN kernels against the reference loops on random inputs: odd and even sizes, several
+/// channel counts, batch > 1, with and without bias, in both layout policies (NCHW primitives and
+/// blocked primitives with reorders). Tolerance: 1e-4 of the largest reference magnitude (float32
+/// sums of at most a few hundred products; oneDNN reorders the sums).
+@Suite(.serialized)
+struct KernelTests {
+    static let tolerance: Float = 1e-4
+
+    static func random(_ shape: [Int], _ rng: inout SeededRNG) -> Tensor {
+        Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float(rng.uniform(-1, 1)) })
+    }
+
+    static func expectClose(_ a: Tensor, _ ref: Tensor, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(a.shape == ref.shape, "\(what): shape", sourceLocation: sourceLocation)
+        guard a.shape == ref.shape else { return }
+        let scale = max(1, ref.scalars.map(abs).max() ?? 0)
+        var worst: Float = 0, at = 0
+        for i in 0..<a.count {
+            let d = abs(a[flat: i] - ref[flat: i])
+            if !(d <= worst) { worst = d; at = i }
+        }
+        #expect(worst <= tolerance * scale, "\(what): max |Δ| \(worst) at \(at) (scale \(scale))", sourceLocation: sourceLocation)
+    }
+
+    /// Runs `body` once with NCHW primitives and once with blocked primitives.
+    static func bothLayouts(_ body: (String) -> Void) {
+        let saved = KernelTuning.blockedLayout
+        defer { KernelTuning.blockedLayout = saved }
+        for blocked in [false, true] {
+            KernelTuning.blockedLayout = blocked
+            body(blocked ? "blocked" : "nchw")
+        }
+    }
+
+    // (N, Ci, Co, H, W, K, padding)
+    static let convCases: [(Int, Int, Int, Int, Int, Int, Int)] = [
+        (2, 3, 5, 7, 9, 3, 1), (3, 16, 8, 8, 8, 3, 1), (2, 1, 4, 6, 5, 3, 1),
+        (2, 4, 6, 5, 6, 3, 0), (2, 17, 3, 4, 7, 1, 0), (1, 32, 16, 6, 6, 3, 1),
+    ]
+
+    @Test func conv2dForwardMatchesReference() {
+        var rng = SeededRNG(seed: 11)
+        for (n, ci, co, h, w, k, p) in Self.convCases {
+            let x = Self.random([n, ci, h, w], &rng), wt = Self.random([co, ci, k, k], &rng), b = Self.random([co], &rng)
+            for (bias, relu) in [(true, false), (false, false), (true, true)] {
+                let ref = ReferenceKernels.conv2d(x, wt, bias ? b : nil, padding: p, fuseReLU: relu)
+                Self.bothLayouts { layout in
+                    let y = Kernels.conv2d(x, wt, bias ? b : nil, padding: p, fuseReLU: relu)
+                    Self.expectClose(y, ref, "conv2d \(layout) x \(x.shape) w \(wt.shape) p \(p) bias \(bias) relu \(relu)")
+                }
+            }
+        }
+    }
+
+    @Test func conv2dBackwardMatchesReference() {
+        var rng = SeededRNG(seed: 12)
+        for (n, ci, co, h, w, k, p) in Self.convCases {
+            let x = Self.random([n, ci, h, w], &rng), wt = Self.random([co, ci, k, k], &rng)
+            let gy = Self.random([n, co, h + 2 * p - k + 1, w + 2 * p - k + 1], &rng)
+            let gxRef = ReferenceKernels.conv2dBackwardData(gy, wt, inputShape: x.shape, padding: p)
+            let (dwRef, dbRef) = ReferenceKernels.conv2dBackwardWeights(x, gy, kernel: k, padding: p)
+            Self.bothLayouts { layout in
+                let gx = Kernels.conv2dBackwardData(gy, wt, inputShape: x.shape, padding: p)
+                Self.expectClose(gx, gxRef, "conv2dBackwardData \(layout) x \(x.shape) w \(wt.shape) p \(p)")
+                let (dw, db) = Kernels.conv2dBackwardWeights(x, gy, kernel: k, padding: p)
+                Self.expectClose(dw, dwRef, "conv2dBackwardWeights dw \(layout) x \(x.shape) w \(wt.shape) p \(p)")
+                Self.expectClose(db, dbRef, "conv2dBackwardWeights db \(layout) x \(x.shape) w \(wt.shape) p \(p)")
+            }
+        }
+    }
+
+    // (N, Ci, Co, H, W)
+    static let deconvCases: [(Int, Int, Int, Int, Int)] = [(2, 3, 5, 3, 4), (2, 16, 8, 4, 4), (3, 8, 16, 5, 3), (2, 1, 2, 2, 3)]
+
+    @Test func transposedConvMatchesReference() {
+        var rng = SeededRNG(seed: 13)
+        for (n, ci, co, h, w) in Self.deconvCases {
+            let x = Self.random([n, ci, h, w], &rng), wt = Self.random([ci, co, 2, 2], &rng), b = Self.random([co], &rng)
+            let gy = Self.random([n, co, 2 * h, 2 * w], &rng)
+            let yRef = ReferenceKernels.convTranspose2x2(x, wt, b), yRefNoBias = ReferenceKernels.convTranspose2x2(x, wt, nil)
+            let gxRef = ReferenceKernels.convTranspose2x2BackwardData(gy, wt, inputShape: x.shape)
+            let (dwRef, dbRef) = ReferenceKernels.convTranspose2x2BackwardWeights(x, gy)
+            Self.bothLayouts { layout in
+                let what = "\(layout) x \(x.shape) w \(wt.shape)"
+                Self.expectClose(Kernels.convTranspose2x2(x, wt, b), yRef, "convTranspose2x2 \(what)")
+                Self.expectClose(Kernels.convTranspose2x2(x, wt, nil), yRefNoBias, "convTranspose2x2 no bias \(what)")
+                Self.expectClose(Kernels.convTranspose2x2BackwardData(gy, wt, inputShape: x.shape), gxRef, "convTranspose2x2BackwardData \(what)")
+                let (dw, db) = Kernels.convTranspose2x2BackwardWeights(x, gy)
+                Self.expectClose(dw, dwRef, "convTranspose2x2BackwardWeights dw \(what)")
+                Self.expectClose(db, dbRef, "convTranspose2x2BackwardWeights db \(what)")
+            }
+        }
+    }
+
+    @Test func maxPoolMatchesReference() {
+        var rng = SeededRNG(seed: 14)
+        for shape in [[2, 3, 6, 8], [2, 5, 7, 9], [3, 16, 4, 5], [1, 1, 2, 2], [2, 17, 5, 4]] {
+            let x = Self.random(shape, &rng)
+            let (yRef, sRef) = ReferenceKernels.maxPool2x2(x)
+            let (y, s) = Kernels.maxPool2x2(x)
+            #expect(y.scalars == yRef.scalars, "maxPool2x2 x \(shape)")
+            let gy = Self.random(yRef.shape, &rng)
+            let gxRef = ReferenceKernels.maxPool2x2Backward(gy, state: sRef)
+            let gx = Kernels.maxPool2x2Backward(gy, state: s)
+            #expect(gx.shape == shape)
+            #expect(gx.scalars == gxRef.scalars, "maxPool2x2Backward x \(shape)")
+            // A state from the reference kernel works with the production backward too.
+            #expect(Kernels.maxPool2x2Backward(gy, state: sRef).scalars == gxRef.scalars)
+        }
+    }
+
+    @Test func primitivesAreCachedAndThreadCountsAgree() {
+        var rng = SeededRNG(seed: 15)
+        let x = Self.random([2, 8, 10, 10], &rng), w = Self.random([8, 8, 3, 3], &rng)
+        let y1 = Kernels.conv2d(x, w, nil, padding: 1)
+        let count = KernelTuning.cachedPrimitiveCount
+        let y2 = Kernels.conv2d(x, w, nil, padding: 1)
+        #expect(KernelTuning.cachedPrimitiveCount == count)
+        #expect(y1.scalars == y2.scalars)
+        let saved = Kernels.threads
+        Kernels.setThreads(1)
+        let y3 = Kernels.conv2d(x, w, nil, padding: 1)
+        Kernels.setThreads(saved)
+        Self.expectClose(y3, y1, "conv2d on 1 thread")
+    }
+}
