@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import Evaluation
+
+struct ROCFixture: Decodable {
+    struct Ref: Decodable {
+        let positives, negatives, distinct: Int
+        let auc, youden_threshold, closest_threshold, youden_j: Double?
+        let fpr, tpr: [Double]?
+        let thresholds: [Double?]?
+    }
+    struct Case: Decodable {
+        let name: String
+        let probabilities: [Double]
+        let truth: [Int]
+        let all: Ref
+        let restricted: Ref
+        let restricted_count: Int
+        let histogram_positives, histogram_negatives: [Int]
+    }
+    let cases: [Case]
+}
+
+@Suite struct ROCTests {
+    func load() throws -> [ROCFixture.Case] {
+        try JSONDecoder().decode(ROCFixture.self, from: Data(contentsOf: fixtureURL("roc.json"))).cases
+    }
+
+    func check(_ a: ROCAnalysis, _ r: ROCFixture.Ref, _ what: String) {
+        #expect(a.positives == r.positives, "\(what) positives")
+        #expect(a.negatives == r.negatives, "\(what) negatives")
+        #expect(a.distinctThresholds == r.distinct, "\(what) distinct")
+        expectClose(a.auc, r.auc, 1e-12, "\(what) auc")
+        expectClose(a.youdenThreshold, r.youden_threshold, 0, "\(what) youden threshold")
+        expectClose(a.youdenJ, r.youden_j, 1e-12, "\(what) youden J")
+        expectClose(a.closestThreshold, r.closest_threshold, 0, "\(what) closest threshold")
+        if let fpr = r.fpr, let tpr = r.tpr, let th = r.thresholds {
+            #expect(a.curve.count == fpr.count, "\(what) curve length")
+            for (i, p) in a.curve.enumerated() where i < fpr.count {
+                expectClose(p.fpr, fpr[i], 1e-12, "\(what) fpr[\(i)]")
+                expectClose(p.tpr, tpr[i], 1e-12, "\(what) tpr[\(i)]")
+                expectClose(p.threshold, th[i], 0, "\(what) threshold[\(i)]")
+            }
+        } else {
+            #expect(a.curve.isEmpty || r.auc != nil)
+        }
+    }
+
+    @Test func matchesScikitLearnOnEveryFixture() throws {
+        for c in try load() {
+            let p = c.probabilities.map { Float($0) }, t = c.truth.map { $0 != 0 }
+            check(try ROC.analyze(probabilities: p, truth: t, window: .all), c.all, "\(c.name)/all")
+            let r = try ROC.analyze(probabilities: p, truth: t, window: .restricted)
+            #expect(r.positives + r.negatives == c.restricted_count, "\(c.name) restricted count")
+            check(r, c.restricted, "\(c.name)/restricted")
+            #expect(r.histogramPositives == c.histogram_positives, "\(c.name) histogram")
+            #expect(r.histogramNegatives == c.histogram_negatives, "\(c.name) histogram")
+        }
+    }
+
+    @Test func accumulatorPoolsCasesLikeOneConcatenatedCase() throws {
+        let c = try #require(try load().first { $0.name == "tied" })
+        let p = c.probabilities.map { Float($0) }, t = c.truth.map { $0 != 0 }
+        var acc = ROCAccumulator(window: .restricted)
+        try acc.add(probabilities: Array(p[..<150]), truth: Array(t[..<150]))
+        try acc.add(probabilities: Array(p[150...]), truth: Array(t[150...]))
+        check(acc.analyze(), c.restricted, "pooled")
+    }
+
+    @Test func thinnedCurveKeepsEndpointsAndIsMonotone() throws {
+        let c = try #require(try load().first { $0.name == "continuous" })
+        let p = c.probabilities.map { Float($0) }, t = c.truth.map { $0 != 0 }
+        let a = try ROC.analyze(probabilities: p, truth: t, window: .all, maxCurvePoints: 16)
+        #expect(a.curve.count < c.all.fpr!.count)
+        #expect(a.curve.count >= 9)
+        #expect(a.curve.first == ROCPoint(fpr: 0, tpr: 0, threshold: nil))
+        #expect(a.curve.last?.fpr == 1 && a.curve.last?.tpr == 1)
+        for (x, y) in zip(a.curve, a.curve.dropFirst()) { #expect(x.fpr <= y.fpr && x.tpr <= y.tpr) }
+        expectClose(a.auc, c.all.auc, 1e-12, "auc unaffected by thinning")
+    }
+
+    @Test func probabilitiesOutsideUnitIntervalAreRejected() {
+        #expect(throws: EvaluationError.self) { try ROC.analyze(probabilities: [0.2, 1.5], truth: [true, false]) }
+        #expect(throws: EvaluationError.self) { try ROC.analyze(probabilities: [0.2, -0.1], truth: [true, false]) }
+        #expect(throws: EvaluationError.self) { try ROC.analyze(probabilities: [0.2], truth: [true, false]) }
+    }
+}
