@@ -19,6 +19,15 @@ public struct Scaling: Sendable, Equatable, Codable {
     public init(slope: Double, intercept: Double) { self.slope = slope; self.intercept = intercept }
 }
 
+/// NIfTI `qform_code` / `sform_code` of the file a volume came from (0 unknown, 1 scanner,
+/// 2 aligned, 3 Talairach, 4 MNI, 5 template), kept so a rewritten file says the same thing
+/// about its coordinates as the original did.
+public struct TransformCodes: Sendable, Equatable, Codable {
+    public var qform: Int
+    public var sform: Int
+    public init(qform: Int, sform: Int) { self.qform = qform; self.sform = sform }
+}
+
 /// A 3-D image: voxels in NIfTI order (i fastest) plus where they sit in the patient.
 /// `Volume<Float>` holds intensities (HU after scaling), `Volume<UInt8>` label maps.
 public struct Volume<Scalar: Sendable>: Sendable {
@@ -28,14 +37,23 @@ public struct Volume<Scalar: Sendable>: Sendable {
     public var onDiskType: VoxelType?
     /// The scaling that was applied on reading (nil: none).
     public var scaling: Scaling?
+    /// NIfTI transform codes of the source file (nil: not from NIfTI, or unknown).
+    public var transformCodes: TransformCodes?
 
-    public init(geometry: Geometry, voxels: [Scalar], onDiskType: VoxelType? = nil, scaling: Scaling? = nil) {
+    public init(geometry: Geometry, voxels: [Scalar], onDiskType: VoxelType? = nil, scaling: Scaling? = nil,
+                transformCodes: TransformCodes? = nil) {
         precondition(voxels.count == geometry.voxelCount,
                      "Volume: \(voxels.count) voxels do not fill shape \(geometry.shape)")
         self.geometry = geometry
         self.voxels = voxels
         self.onDiskType = onDiskType
         self.scaling = scaling
+        self.transformCodes = transformCodes
+    }
+
+    /// The same grid and metadata with other voxels (e.g. a label map for an image).
+    public func withVoxels<T>(_ voxels: [T]) -> Volume<T> {
+        Volume<T>(geometry: geometry, voxels: voxels, onDiskType: nil, scaling: nil, transformCodes: transformCodes)
     }
 
     public var shape: [Int] { geometry.shape }
