@@ -23,7 +23,7 @@ struct GradientCheck {
 
     /// Checks d(loss)/d(input) for every element of every input (small tensors only).
     /// Returns the worst violation ratio (≤ 1 passes) and a description of it.
-    static func check(inputs: [Variable], maxElements: Int = 400, _ loss: () -> Variable) -> (Double, String) {
+    static func check(inputs: [Variable], maxElements: Int = 400, eps: Float = GradientCheck.eps, _ loss: () -> Variable) -> (Double, String) {
         for v in inputs { v.grad = nil }
         let l = loss()
         l.backward()

@@ -122,8 +122,9 @@ import Tensor
         let labels = G.random([2, 8, 12], seed: 36).map { $0 < -0.3 ? 0 : ($0 < 0.5 ? 1 : 2) }
         let params = Array(net.parameters.prefix(4)) + [net.parameters.last!]
         // Batch-norm running statistics change with every forward pass but do not affect the
-        // training-mode output, so repeated evaluations see the same function.
-        let (worst, text) = G.check(inputs: [x] + params, maxElements: 40) {
+        // training-mode output, so repeated evaluations see the same function. A smaller ε:
+        // with dozens of ReLUs and poolings in the path, ±1e-2 steps cross kinks too often.
+        let (worst, text) = G.check(inputs: [x] + params, maxElements: 40, eps: 1e-3) {
             Losses.crossEntropy(logits: net(x, training: true), labels: labels)
         }
         #expect(worst <= 1, "\(text)")

@@ -1,0 +1,42 @@
+import Testing
+import Tensor
+@testable import NeuralNet
+
+/// Loss values and gradients against PyTorch (float64 autograd), including logits up to |z| = 120.
+@Suite struct LossFixtureTests {
+    let fx = try! Fixtures.load("losses.safetensors")
+
+    func check(_ name: String, _ loss: (Variable) -> Variable, binary: Bool) {
+        let z = Variable(fx.tensors[binary ? "logits.binary" : "logits.multi"]!, requiresGrad: true)
+        let l = loss(z)
+        let ref = fx.tensors["loss." + name]![flat: 0]
+        #expect(abs(l.value[flat: 0] - ref) <= 1e-5 * max(1, abs(ref)), "\(name): \(l.value[flat: 0]) vs \(ref)")
+        #expect(l.value[flat: 0].isFinite)
+        l.backward()
+        #expect(Fixtures.relativeError(z.grad!, fx.tensors["grad." + name]!) < 1e-4, "\(name) gradient")
+    }
+
+    @Test func bce() { check("bce", { Losses.binaryCrossEntropy(logits: $0, targets: fx.tensors["target.binary"]!) }, binary: true) }
+    @Test func weightedBCE() {
+        check("wbce_a0.02", { Losses.binaryCrossEntropy(logits: $0, targets: fx.tensors["target.binary"]!, weighting: .alpha(0.02)) }, binary: true)
+    }
+    @Test func balancedBCE() {
+        check("balanced_bce", { Losses.binaryCrossEntropy(logits: $0, targets: fx.tensors["target.binary"]!, weighting: .balanced) }, binary: true)
+    }
+    @Test func dice() { check("dice", { Losses.softDice(logits: $0, targets: fx.tensors["target.binary"]!) }, binary: true) }
+    @Test func ce() { check("ce", { Losses.crossEntropy(logits: $0, labels: fx.tensors["target.multi"]!) }, binary: false) }
+    @Test func balancedCE() {
+        check("balanced_ce", { Losses.crossEntropy(logits: $0, labels: fx.tensors["target.multi"]!, weighting: .balanced) }, binary: false)
+    }
+
+    /// The balanced weights favour the rare class: with 10 % foreground, a false negative
+    /// costs 9× a false positive of the same confidence.
+    @Test func balancedWeightsFavourTheRareClass() {
+        var y = Tensor.zeros([1, 1, 10, 10])
+        for i in 0..<10 { y[flat: i] = 1 }
+        let (w1, w0) = BinaryWeighting.balanced.weights(foregroundFraction: 0.1)
+        #expect(abs(w1 - 0.9) < 1e-7 && abs(w0 - 0.1) < 1e-7)
+        let (a1, a0) = BinaryWeighting.alpha(0.02).weights(foregroundFraction: 0.1)
+        #expect(abs(a1 - 0.98) < 1e-7 && abs(a0 - 0.02) < 1e-7)
+    }
+}
