@@ -278,8 +278,8 @@ struct DICOMParser {
             }
             vr = String(decoding: [a, b], as: UTF8.self)
             if Self.longVRs.contains(vr) {
-                try need(6, "element \(Tag.string(tag)) length")
-                length = u32(offset + 2); offset += 6
+                try need(8, "element \(Tag.string(tag)) length")
+                length = u32(offset + 4); offset += 8
             } else {
                 length = UInt32(u16(offset + 2)); offset += 4
             }
@@ -337,7 +337,7 @@ struct DICOMParser {
         var length: UInt32
         if explicit {
             try need(8, "pixel data header")
-            length = u32(offset + 2); offset += 6
+            length = u32(offset + 4); offset += 8
         } else {
             length = u32(offset); offset += 4
         }
