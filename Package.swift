@@ -44,6 +44,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
+        .executableTarget(name: "KernelBench", dependencies: ["Tensor"], path: "benchmarks/kernels", swiftSettings: optimize),
+
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MedicalImageTests", dependencies: ["MedicalImage"], resources: [.copy("Fixtures")]),

@@ -28,10 +28,11 @@ struct KernelTests {
 
     /// Runs `body` once with NCHW primitives and once with blocked primitives.
     static func bothLayouts(_ body: (String) -> Void) {
-        let saved = KernelTuning.blockedLayout
-        defer { KernelTuning.blockedLayout = saved }
+        let saved = (KernelTuning.blockedLayout, KernelTuning.blockedTransposedConv)
+        defer { (KernelTuning.blockedLayout, KernelTuning.blockedTransposedConv) = saved }
         for blocked in [false, true] {
             KernelTuning.blockedLayout = blocked
+            KernelTuning.blockedTransposedConv = blocked
             body(blocked ? "blocked" : "nchw")
         }
     }

@@ -32,7 +32,15 @@ final class DNNLContext: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var ops: [DNNLOpKey: DNNLOp] = [:]
     private(set) var threads: Int
-    var layout: DNNLLayout = .plain
+    /// Layout policies measured by benchmarks/kernels (see the README there): for the NCHW API,
+    /// blocked convolutions with reorders beat oneDNN's NCHW (gemm) convolutions about 2×, while the
+    /// 2×2 transposed convolutions are cheap enough that reorders would dominate.
+    var layout: DNNLLayout = .blocked
+    var deconvLayout: DNNLLayout = .plain
+    /// Time split of kernel calls (benchmarks only): inside primitives vs in layout reorders.
+    var profiling = false
+    var primitiveSeconds = 0.0
+    var reorderSeconds = 0.0
     private var arena: RawBuffer?
 
     private init() {

@@ -142,7 +142,7 @@ enum DNNLConvolution {
                               y: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.layout
+            let layout = ctx.deconvLayout
             let key = DNNLOpKey(kind: .deconvForward, sizes: c.sizes + [b == nil ? 0 : 1], layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "convTranspose2x2 \(c.text)"
@@ -161,7 +161,7 @@ enum DNNLConvolution {
     static func deconvBackwardData(_ c: Deconv, gy: UnsafePointer<Float>, w: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.layout
+            let layout = ctx.deconvLayout
             let key = DNNLOpKey(kind: .deconvBackwardData, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "convTranspose2x2BackwardData gy \(f(c.y)) \(c.text)"
@@ -187,7 +187,7 @@ enum DNNLConvolution {
                                       gw: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.layout
+            let layout = ctx.deconvLayout
             let key = DNNLOpKey(kind: .deconvBackwardWeights, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "convTranspose2x2BackwardWeights gy \(f(c.y)) \(c.text)"

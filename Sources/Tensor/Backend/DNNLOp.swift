@@ -1,4 +1,7 @@
 import CDNNL
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One argument of a primitive as the caller holds it.
 struct DNNLArgSpec {
@@ -123,6 +126,7 @@ final class DNNLOp: @unchecked Sendable {
         let ctx = DNNLContext.shared
         precondition(pointers.count == slots.count, "DNNLOp.run: \(pointers.count) pointers for \(slots.count) arguments of \(what)")
         let arena = arenaBytes > 0 ? ctx.arena(bytes: arenaBytes) : nil
+        let t0 = ctx.profiling ? monotonicSeconds() : 0
         for (i, s) in slots.enumerated() {
             dnnlCheck(dnnl_memory_set_data_handle(s.user, pointers[i]), "dnnl_memory_set_data_handle", what)
             if let m = s.inner {
@@ -133,14 +137,21 @@ final class DNNLOp: @unchecked Sendable {
         if let sm = scratchpad {
             dnnlCheck(dnnl_memory_set_data_handle(sm, arena! + scratchpadOffset), "dnnl_memory_set_data_handle", what)
         }
+        let t1 = ctx.profiling ? monotonicSeconds() : 0
         let status = args.withUnsafeBufferPointer { a in
             dnnl_primitive_execute(primitive, ctx.stream, Int32(a.count), a.baseAddress)
         }
         dnnlCheck(status, "dnnl_primitive_execute", what)
+        let t2 = ctx.profiling ? monotonicSeconds() : 0
         for s in slots where s.isOutput && s.inner != nil {
             reorder(s.reorder!, from: s.inner!, to: s.user)
         }
         dnnlCheck(dnnl_stream_wait(ctx.stream), "dnnl_stream_wait", what)
+        if ctx.profiling {
+            let t3 = monotonicSeconds()
+            ctx.primitiveSeconds += t2 - t1
+            ctx.reorderSeconds += (t1 - t0) + (t3 - t2)
+        }
     }
 
     private func reorder(_ r: dnnl_primitive_t, from: dnnl_memory_t, to: dnnl_memory_t) {
@@ -148,6 +159,12 @@ final class DNNLOp: @unchecked Sendable {
         let status = a.withUnsafeBufferPointer { dnnl_primitive_execute(r, DNNLContext.shared.stream, 2, $0.baseAddress) }
         dnnlCheck(status, "dnnl_primitive_execute (reorder)", what)
     }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 /// Builds a primitive descriptor for an op descriptor with a user-managed scratchpad (the arena)

@@ -100,11 +100,33 @@ public enum Kernels {
 /// Knobs for benchmarks and tests of the backend itself (not for model code).
 @_spi(KernelTuning)
 public enum KernelTuning {
-    /// true: primitives pick their blocked layouts, with reorders from and to NCHW around each call;
-    /// false: primitives work on NCHW directly. Changing it keeps the primitives cached for both.
+    /// Convolutions: true (default) lets the primitives pick their blocked layouts, with reorders
+    /// from and to NCHW around each call; false runs them on NCHW directly.
+    /// Changing it keeps the primitives cached for both.
     public static var blockedLayout: Bool {
         get { DNNLContext.shared.locked { DNNLContext.shared.layout == .blocked } }
         set { DNNLContext.shared.locked { DNNLContext.shared.layout = newValue ? .blocked : .plain } }
+    }
+
+    /// The same choice for the 2×2 transposed convolutions (default false: NCHW).
+    public static var blockedTransposedConv: Bool {
+        get { DNNLContext.shared.locked { DNNLContext.shared.deconvLayout == .blocked } }
+        set { DNNLContext.shared.locked { DNNLContext.shared.deconvLayout = newValue ? .blocked : .plain } }
+    }
+
+    /// Accumulates the time spent inside primitives and in reorders (off by default).
+    public static var profiling: Bool {
+        get { DNNLContext.shared.locked { DNNLContext.shared.profiling } }
+        set { DNNLContext.shared.locked { DNNLContext.shared.profiling = newValue } }
+    }
+
+    /// Seconds inside oneDNN primitives and in reorders since the last `resetProfile()`.
+    public static var profile: (primitive: Double, reorder: Double) {
+        DNNLContext.shared.locked { (DNNLContext.shared.primitiveSeconds, DNNLContext.shared.reorderSeconds) }
+    }
+
+    public static func resetProfile() {
+        DNNLContext.shared.locked { DNNLContext.shared.primitiveSeconds = 0; DNNLContext.shared.reorderSeconds = 0 }
     }
 
     /// Number of cached oneDNN primitives (a training loop must not grow it after its first step).

@@ -1,0 +1,106 @@
+// Kernel benchmark: GFLOP/s of the oneDNN kernels through the public NCHW API.
+// 3×3 convolution forward / backward-data / backward-weights with NCHW primitives vs blocked
+// primitives + reorders, on each thread count; then transposed convolution and max pooling.
+//   swift run -c release --scratch-path .build-NAME KernelBench [N C H W] [--reps R] [--threads 1,2]
+//       [--mallopt]   (keep freed tensors in the heap: no page faults on fresh outputs)
+//       [--only conv|deconv|pool]
+@_spi(KernelTuning) import Tensor
+import Support
+import CDNNL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+    let v = args[i + 1]; args.removeSubrange(i...(i + 1)); return v
+}
+func flag(_ name: String) -> Bool {
+    guard let i = args.firstIndex(of: name) else { return false }
+    args.remove(at: i); return true
+}
+let reps = Int(option("--reps") ?? "") ?? 5
+let threadList = (option("--threads") ?? "1,2").split(separator: ",").compactMap { Int($0) }
+let only = option("--only")
+if flag("--mallopt") {
+    // glibc serves blocks above 32 MiB by fresh mmap (page faults on every write) and returns
+    // them at free; a high threshold keeps them in the heap for reuse.
+    mallopt(M_MMAP_THRESHOLD, 1 << 30)
+    mallopt(M_TRIM_THRESHOLD, 1 << 30)
+}
+let dims = args.compactMap { Int($0) }
+let (n, c, h, w) = dims.count >= 4 ? (dims[0], dims[1], dims[2], dims[3]) : (4, 32, 256, 256)
+let k = 3, p = 1
+var rng = SeededRNG(seed: 1)
+func random(_ shape: [Int]) -> Tensor {
+    Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float(rng.uniform(-1, 1)) })
+}
+
+/// Median seconds of `body` after one warm-up call (which creates the primitives), and the mean
+/// split into time inside primitives and in reorders.
+func median(_ body: () -> Void) -> (Double, Double, Double) {
+    body()
+    KernelTuning.resetProfile()
+    var t: [Double] = []
+    for _ in 0..<reps { let t0 = now(); body(); t.append(now() - t0) }
+    let prof = KernelTuning.profile
+    return (t.sorted()[reps / 2], prof.primitive / Double(reps), prof.reorder / Double(reps))
+}
+
+func report(_ threads: Int, _ layout: String, _ name: String, _ flop: Double, _ r: (Double, Double, Double)) {
+    let (t, prim, reo) = r
+    print(String(format: "%d thr  %@  %@ %8.2f ms %6.1f GFLOP/s  (in primitive %7.2f ms = %6.1f GFLOP/s, reorders %6.2f ms)",
+                 threads, layout, name, t * 1e3, flop / t / 1e9, prim * 1e3, flop / prim / 1e9, reo * 1e3))
+}
+
+KernelTuning.profiling = true
+print("N=\(n) C=\(c) \(h)×\(w), median of \(reps)\(only.map { ", only \($0)" } ?? "")")
+for threads in threadList {
+    Kernels.setThreads(threads)
+    if only == nil || only == "conv" {
+        let x = random([n, c, h, w]), wt = random([c, c, k, k]), b = random([c]), gy = random([n, c, h, w])
+        let flop = 2.0 * Double(n * c * h * w * c * k * k)
+        for blocked in [false, true] {
+            KernelTuning.blockedLayout = blocked
+            let layout = blocked ? "blocked+reorder" : "nchw           "
+            report(threads, layout, "conv3x3 forward      ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p) })
+            report(threads, layout, "conv3x3 forward+ReLU ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p, fuseReLU: true) })
+            report(threads, layout, "conv3x3 backward-data", flop, median { _ = Kernels.conv2dBackwardData(gy, wt, inputShape: x.shape, padding: p) })
+            report(threads, layout, "conv3x3 backward-wts ", flop, median { _ = Kernels.conv2dBackwardWeights(x, gy, kernel: k, padding: p) })
+        }
+        KernelTuning.blockedLayout = true
+    }
+    if only == nil || only == "deconv" {
+        // The U-Net's up-sampling into this level: C channels at half size → C/2 channels.
+        let half = random([n, c, h / 2, w / 2]), wd = random([c, c / 2, 2, 2]), bd = random([c / 2])
+        let up = random([n, c / 2, h, w])
+        let flop = 2.0 * Double(n * c * (h / 2) * (w / 2) * (c / 2) * 4)
+        for blocked in [false, true] {
+            KernelTuning.blockedTransposedConv = blocked
+            let layout = blocked ? "blocked+reorder" : "nchw           "
+            report(threads, layout, "convT2x2 forward     ", flop, median { _ = Kernels.convTranspose2x2(half, wd, bd) })
+            report(threads, layout, "convT2x2 backward-dat", flop, median { _ = Kernels.convTranspose2x2BackwardData(up, wd, inputShape: half.shape) })
+            report(threads, layout, "convT2x2 backward-wts", flop, median { _ = Kernels.convTranspose2x2BackwardWeights(half, up) })
+        }
+        KernelTuning.blockedTransposedConv = false
+    }
+    if only == nil || only == "pool" {
+        let x = random([n, c, h, w])
+        let (pooled, state) = Kernels.maxPool2x2(x)
+        let bytes = Double(x.count * 4)
+        for (name, body) in [("maxpool forward      ", { _ = Kernels.maxPool2x2(x) }),
+                             ("maxpool backward     ", { _ = Kernels.maxPool2x2Backward(pooled, state: state) })] as [(String, () -> Void)] {
+            let (t, _, _) = median(body)
+            print(String(format: "%d thr  nchw             %@ %8.2f ms  (%.1f GB/s of input-sized traffic)", threads, name, t * 1e3, bytes / t / 1e9))
+        }
+    }
+}
+print("implementations:")
+for s in KernelTuning.implementations { print("  " + s) }
