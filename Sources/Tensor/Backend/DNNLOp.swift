@@ -124,7 +124,7 @@ final class DNNLOp: @unchecked Sendable {
     /// `DNNLContext.locked`.
     func run(_ pointers: [UnsafeMutableRawPointer]) {
         let ctx = DNNLContext.shared
-        precondition(pointers.count == slots.count, "DNNLOp.run: \(pointers.count) pointers for \(slots.count) arguments of \(what)")
+        kernelCheck(pointers.count == slots.count, "DNNLOp.run: \(pointers.count) pointers for \(slots.count) arguments of \(what)")
         let arena = arenaBytes > 0 ? ctx.arena(bytes: arenaBytes) : nil
         let t0 = ctx.profiling ? monotonicSeconds() : 0
         for (i, s) in slots.enumerated() {

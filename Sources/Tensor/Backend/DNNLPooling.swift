@@ -50,7 +50,7 @@ enum DNNLPooling {
                     .input(DNNL_ARG_DIFF_DST, y, dnnl_nchw), .opaque(DNNL_ARG_WORKSPACE), .output(DNNL_ARG_DIFF_SRC, x, dnnl_nchw),
                 ])
             }
-            precondition(op.opaqueBytes[0] <= ws.bytes, "maxPool2x2Backward: workspace of \(ws.bytes) bytes is smaller than the \(op.opaqueBytes[0]) oneDNN expects for x \(KernelShapes.fmt(x))")
+            kernelCheck(op.opaqueBytes[0] <= ws.bytes, "maxPool2x2Backward: workspace of \(ws.bytes) bytes is smaller than the \(op.opaqueBytes[0]) oneDNN expects for x \(KernelShapes.fmt(x))")
             op.run([UnsafeMutableRawPointer(mutating: gyp), ws.pointer, UnsafeMutableRawPointer(gxp)])
         }
     }

@@ -81,7 +81,7 @@ public enum Kernels {
     /// Threads used by the kernels (default: all cores, or OMP_NUM_THREADS). Set once at start-up;
     /// primitives are cached per thread count.
     public static func setThreads(_ n: Int) {
-        precondition(n >= 1, "Kernels.setThreads: thread count \(n) must be at least 1")
+        kernelCheck(n >= 1, "Kernels.setThreads: thread count \(n) must be at least 1")
         DNNLContext.shared.setThreads(n)
     }
 

@@ -205,7 +205,7 @@ public enum ReferenceKernels {
     public static func maxPool2x2Backward(_ gy: Tensor, state: MaxPoolState) -> Tensor {
         KernelShapes.maxPool2x2Backward(gy: gy.shape, state: state)
         guard case .argmax(let argmax) = state.record else {
-            preconditionFailure("maxPool2x2Backward: state \(KernelShapes.fmt(state.inputShape)) comes from Kernels.maxPool2x2, not ReferenceKernels.maxPool2x2")
+            fatalError("maxPool2x2Backward: state \(KernelShapes.fmt(state.inputShape)) comes from Kernels.maxPool2x2, not ReferenceKernels.maxPool2x2")
         }
         var gx = Tensor(shape: state.inputShape, repeating: 0)
         let gp = gy.readPointer
