@@ -51,8 +51,18 @@ public enum NIfTI {
         try readLabels(stream: ByteStream(bytes: bytes, name: name))
     }
 
-    static func read(stream: ByteStream) throws -> Volume<Float> {
+    /// The volume and the checked header it came from (for `info`).
+    public static func readWithHeader(_ url: URL) throws -> (volume: Volume<Float>, header: Header) {
+        let stream = try ByteStream(path: url.path)
         let h = try header(of: stream)
+        return (try read(stream: stream, header: h), h)
+    }
+
+    static func read(stream: ByteStream) throws -> Volume<Float> {
+        try read(stream: stream, header: header(of: stream))
+    }
+
+    static func read(stream: ByteStream, header h: Header) throws -> Volume<Float> {
         let count = h.shape[0] * h.shape[1] * h.shape[2]
         let voxels = try [Float](unsafeUninitializedCapacity: count) { buf, initialized in
             try decode(stream, h, count: count) { start, chunk in

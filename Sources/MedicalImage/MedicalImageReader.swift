@@ -1,0 +1,48 @@
+import Foundation
+
+/// Where a volume came from, for reports and for writing results back in kind.
+public enum ImageSource: Sendable {
+    case nifti(NIfTI.Header)
+    case dicom(DICOMSeriesReport)
+}
+
+/// One entry point for "a CT the user gave us": a NIfTI file (.nii, .nii.gz, gzip detected by
+/// content), a DICOM Part-10 file, or a folder of DICOM files.
+public enum MedicalImageReader {
+    public enum Format: String, Sendable { case nifti, dicom }
+
+    /// Decides by content, not by name: folders are DICOM; files with "DICM" at byte 128 are
+    /// DICOM; everything else is tried as NIfTI (whose reader explains what is wrong).
+    public static func format(of url: URL) throws -> Format {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw MedicalImageError(.io, url.path, "no such file or folder")
+        }
+        if isDir.boolValue { return .dicom }
+        return DICOMFile.looksLikeDICOM(url.path) ? .dicom : .nifti
+    }
+
+    /// Intensities (HU for CT) with geometry; `seriesUID` picks a series in a DICOM folder.
+    public static func read(_ url: URL, seriesUID: String? = nil) throws -> Volume<Float> {
+        try readWithSource(url, seriesUID: seriesUID).volume
+    }
+
+    public static func readWithSource(_ url: URL, seriesUID: String? = nil) throws -> (volume: Volume<Float>, source: ImageSource) {
+        switch try format(of: url) {
+        case .dicom:
+            let (v, r) = try DICOMSeries.readWithReport(url, seriesUID: seriesUID)
+            return (v, .dicom(r))
+        case .nifti:
+            let (v, h) = try NIfTI.readWithHeader(url)
+            return (v, .nifti(h))
+        }
+    }
+
+    /// Label maps (NIfTI only: DICOM holds no label maps we support).
+    public static func readLabels(_ url: URL) throws -> Volume<UInt8> {
+        guard try format(of: url) == .nifti else {
+            throw MedicalImageError(.unsupported, url.path, "label maps must be NIfTI files, not DICOM")
+        }
+        return try NIfTI.readLabels(url)
+    }
+}
