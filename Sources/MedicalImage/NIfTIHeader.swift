@@ -200,13 +200,15 @@ public struct NIfTIHeader: Sendable, Equatable {
         guard (quatern + qoffset + Array(pixdim[0...3])).allSatisfy(\.isFinite) else {
             throw MedicalImageError(.badHeader, path, "qform_code is \(qformCode) but the quaternion, offsets or pixdim are not finite")
         }
+        // nibabel's fillpositive: a² in full precision, but |a²| below 3 epsilons of the header's
+        // float type counts as 0 (a half-turn stored in float32 has b² + c² + d² ≈ 1 ± 6e-8, and
+        // sqrt of that noise would tilt the axes by ~1e-4).
+        let eps = version == 1 ? Double(Float.ulpOfOne) : Double.ulpOfOne
         var w2 = 1 - (b * b + c * c + d * d)
-        // nibabel's threshold for float32 quaternions: 3 float32 epsilons of slack.
-        if w2 < 0 {
-            if w2 < -3 * Double(Float.ulpOfOne) {
-                throw MedicalImageError(.badHeader, path, "qform quaternion (b, c, d) = (\(b), \(c), \(d)) has norm above 1")
-            }
+        if abs(w2) < 3 * eps {
             w2 = 0
+        } else if w2 < 0 {
+            throw MedicalImageError(.badHeader, path, "qform quaternion (b, c, d) = (\(b), \(c), \(d)) has norm above 1")
         }
         let a = w2.squareRoot()
         let rot = Self.quaternionMatrix(w: a, x: b, y: c, z: d)
