@@ -29,7 +29,9 @@ struct Canvas {
     mutating func pixel(_ x: Int, _ y: Int, _ c: Color) { image.set(x, y, c.tuple) }
 
     mutating func fill(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: Color) {
-        for y in max(0, y0)..<min(image.height, y1) { for x in max(0, x0)..<min(image.width, x1) { image.set(x, y, c.tuple) } }
+        let xa = max(0, x0), xb = min(image.width, x1), ya = max(0, y0), yb = min(image.height, y1)
+        guard xa < xb, ya < yb else { return }
+        for y in ya..<yb { for x in xa..<xb { image.set(x, y, c.tuple) } }
     }
 
     /// Bresenham line, `thickness` pixels wide.
@@ -48,9 +50,11 @@ struct Canvas {
     }
 
     mutating func dashedHLine(_ x0: Int, _ x1: Int, _ y: Int, _ c: Color) {
+        guard x0 <= x1 else { return }
         for x in x0...x1 where (x / 3) % 2 == 0 { pixel(x, y, c) }
     }
     mutating func dashedVLine(_ x: Int, _ y0: Int, _ y1: Int, _ c: Color) {
+        guard y0 <= y1 else { return }
         for y in y0...y1 where (y / 3) % 2 == 0 { pixel(x, y, c) }
     }
 
