@@ -26,14 +26,14 @@ struct KernelTests {
         #expect(worst <= tolerance * scale, "\(what): max |Δ| \(worst) at \(at) (scale \(scale))", sourceLocation: sourceLocation)
     }
 
-    /// Runs `body` once with NCHW primitives and once with blocked primitives.
+    /// Runs `body` with NCHW primitives, with blocked primitives, and with the default rules.
     static func bothLayouts(_ body: (String) -> Void) {
-        let saved = (KernelTuning.blockedLayout, KernelTuning.blockedTransposedConv)
-        defer { (KernelTuning.blockedLayout, KernelTuning.blockedTransposedConv) = saved }
-        for blocked in [false, true] {
-            KernelTuning.blockedLayout = blocked
-            KernelTuning.blockedTransposedConv = blocked
-            body(blocked ? "blocked" : "nchw")
+        let saved = (KernelTuning.convLayout, KernelTuning.transposedConvLayout)
+        defer { (KernelTuning.convLayout, KernelTuning.transposedConvLayout) = saved }
+        for policy in [KernelLayoutPolicy.nchw, .blocked, .auto] {
+            KernelTuning.convLayout = policy
+            KernelTuning.transposedConvLayout = policy
+            body("\(policy)")
         }
     }
 

@@ -3,7 +3,7 @@
 // primitives + reorders, on each thread count; then transposed convolution and max pooling.
 //   swift run -c release --scratch-path .build-NAME KernelBench [N C H W] [--reps R] [--threads 1,2]
 //       [--mallopt]   (keep freed tensors in the heap: no page faults on fresh outputs)
-//       [--only conv|deconv|pool]
+//       [--only conv|deconv|pool] [--co Cout] [--k 3|1]   (conv: C → Cout channels, kernel k)
 @_spi(KernelTuning) import Tensor
 import Support
 import CDNNL
@@ -29,6 +29,8 @@ func flag(_ name: String) -> Bool {
 let reps = Int(option("--reps") ?? "") ?? 5
 let threadList = (option("--threads") ?? "1,2").split(separator: ",").compactMap { Int($0) }
 let only = option("--only")
+let coOption = Int(option("--co") ?? "")
+let kOption = Int(option("--k") ?? "")
 if flag("--mallopt") {
     // glibc serves blocks above 32 MiB by fresh mmap (page faults on every write) and returns
     // them at free; a high threshold keeps them in the heap for reuse.
@@ -37,59 +39,72 @@ if flag("--mallopt") {
 }
 let dims = args.compactMap { Int($0) }
 let (n, c, h, w) = dims.count >= 4 ? (dims[0], dims[1], dims[2], dims[3]) : (4, 32, 256, 256)
-let k = 3, p = 1
+let k = kOption ?? 3, p = k / 2
+let co = coOption ?? c
 var rng = SeededRNG(seed: 1)
 func random(_ shape: [Int]) -> Tensor {
     Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float(rng.uniform(-1, 1)) })
 }
 
-/// Median seconds of `body` after one warm-up call (which creates the primitives), and the mean
-/// split into time inside primitives and in reorders.
-func median(_ body: () -> Void) -> (Double, Double, Double) {
-    body()
-    KernelTuning.resetProfile()
-    var t: [Double] = []
-    for _ in 0..<reps { let t0 = now(); body(); t.append(now() - t0) }
-    let prof = KernelTuning.profile
-    return (t.sorted()[reps / 2], prof.primitive / Double(reps), prof.reorder / Double(reps))
+/// Process CPU seconds: on a shared machine a single-threaded kernel's CPU time is what it would
+/// take alone, while wall time includes waiting for the core.
+func cpuNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-func report(_ threads: Int, _ layout: String, _ name: String, _ flop: Double, _ r: (Double, Double, Double)) {
-    let (t, prim, reo) = r
-    print(String(format: "%d thr  %@  %@ %8.2f ms %6.1f GFLOP/s  (in primitive %7.2f ms = %6.1f GFLOP/s, reorders %6.2f ms)",
-                 threads, layout, name, t * 1e3, flop / t / 1e9, prim * 1e3, flop / prim / 1e9, reo * 1e3))
+/// Median wall seconds of `body` after one warm-up call (which creates the primitives), median
+/// CPU seconds, and the mean split of wall time into primitives and reorders.
+func median(_ body: () -> Void) -> (Double, Double, Double, Double) {
+    body()
+    KernelTuning.resetProfile()
+    var t: [Double] = [], c: [Double] = []
+    for _ in 0..<reps {
+        let t0 = now(), c0 = cpuNow()
+        body()
+        c.append(cpuNow() - c0); t.append(now() - t0)
+    }
+    let prof = KernelTuning.profile
+    return (t.sorted()[reps / 2], c.sorted()[reps / 2], prof.primitive / Double(reps), prof.reorder / Double(reps))
+}
+
+func report(_ threads: Int, _ layout: String, _ name: String, _ flop: Double, _ r: (Double, Double, Double, Double)) {
+    let (t, cpu, prim, reo) = r
+    print(String(format: "%d thr  %@  %@ %8.2f ms %6.1f GFLOP/s | cpu %8.2f ms %6.1f GFLOP/s·thr | primitive %7.2f ms, reorders %6.2f ms",
+                 threads, layout, name, t * 1e3, flop / t / 1e9, cpu * 1e3, flop * Double(threads) / cpu / 1e9, prim * 1e3, reo * 1e3))
 }
 
 KernelTuning.profiling = true
-print("N=\(n) C=\(c) \(h)×\(w), median of \(reps)\(only.map { ", only \($0)" } ?? "")")
+print("N=\(n) C=\(c)→\(co) \(h)×\(w), median of \(reps)\(only.map { ", only \($0)" } ?? "")")
 for threads in threadList {
     Kernels.setThreads(threads)
     if only == nil || only == "conv" {
-        let x = random([n, c, h, w]), wt = random([c, c, k, k]), b = random([c]), gy = random([n, c, h, w])
-        let flop = 2.0 * Double(n * c * h * w * c * k * k)
-        for blocked in [false, true] {
-            KernelTuning.blockedLayout = blocked
-            let layout = blocked ? "blocked+reorder" : "nchw           "
-            report(threads, layout, "conv3x3 forward      ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p) })
-            report(threads, layout, "conv3x3 forward+ReLU ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p, fuseReLU: true) })
-            report(threads, layout, "conv3x3 backward-data", flop, median { _ = Kernels.conv2dBackwardData(gy, wt, inputShape: x.shape, padding: p) })
-            report(threads, layout, "conv3x3 backward-wts ", flop, median { _ = Kernels.conv2dBackwardWeights(x, gy, kernel: k, padding: p) })
+        let x = random([n, c, h, w]), wt = random([co, c, k, k]), b = random([co]), gy = random([n, co, h, w])
+        let flop = 2.0 * Double(n * c * h * w * co * k * k)
+        for policy in [KernelLayoutPolicy.nchw, .blocked] {
+            KernelTuning.convLayout = policy
+            let layout = policy == .blocked ? "blocked+reorder" : "nchw           "
+            report(threads, layout, "conv\(k)x\(k) forward      ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p) })
+            report(threads, layout, "conv\(k)x\(k) forward+ReLU ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p, fuseReLU: true) })
+            report(threads, layout, "conv\(k)x\(k) backward-data", flop, median { _ = Kernels.conv2dBackwardData(gy, wt, inputShape: x.shape, padding: p) })
+            report(threads, layout, "conv\(k)x\(k) backward-wts ", flop, median { _ = Kernels.conv2dBackwardWeights(x, gy, kernel: k, padding: p) })
         }
-        KernelTuning.blockedLayout = true
+        KernelTuning.convLayout = .auto
     }
     if only == nil || only == "deconv" {
         // The U-Net's up-sampling into this level: C channels at half size → C/2 channels.
         let half = random([n, c, h / 2, w / 2]), wd = random([c, c / 2, 2, 2]), bd = random([c / 2])
         let up = random([n, c / 2, h, w])
         let flop = 2.0 * Double(n * c * (h / 2) * (w / 2) * (c / 2) * 4)
-        for blocked in [false, true] {
-            KernelTuning.blockedTransposedConv = blocked
-            let layout = blocked ? "blocked+reorder" : "nchw           "
+        for policy in [KernelLayoutPolicy.nchw, .blocked] {
+            KernelTuning.transposedConvLayout = policy
+            let layout = policy == .blocked ? "blocked+reorder" : "nchw           "
             report(threads, layout, "convT2x2 forward     ", flop, median { _ = Kernels.convTranspose2x2(half, wd, bd) })
             report(threads, layout, "convT2x2 backward-dat", flop, median { _ = Kernels.convTranspose2x2BackwardData(up, wd, inputShape: half.shape) })
             report(threads, layout, "convT2x2 backward-wts", flop, median { _ = Kernels.convTranspose2x2BackwardWeights(half, up) })
         }
-        KernelTuning.blockedTransposedConv = false
+        KernelTuning.transposedConvLayout = .auto
     }
     if only == nil || only == "pool" {
         let x = random([n, c, h, w])
@@ -97,7 +112,7 @@ for threads in threadList {
         let bytes = Double(x.count * 4)
         for (name, body) in [("maxpool forward      ", { _ = Kernels.maxPool2x2(x) }),
                              ("maxpool backward     ", { _ = Kernels.maxPool2x2Backward(pooled, state: state) })] as [(String, () -> Void)] {
-            let (t, _, _) = median(body)
+            let (t, _, _, _) = median(body)
             print(String(format: "%d thr  nchw             %@ %8.2f ms  (%.1f GB/s of input-sized traffic)", threads, name, t * 1e3, bytes / t / 1e9))
         }
     }

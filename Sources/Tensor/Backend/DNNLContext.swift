@@ -32,11 +32,9 @@ final class DNNLContext: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var ops: [DNNLOpKey: DNNLOp] = [:]
     private(set) var threads: Int
-    /// Layout policies measured by benchmarks/kernels (see the README there): for the NCHW API,
-    /// blocked convolutions with reorders beat oneDNN's NCHW (gemm) convolutions about 2×, while the
-    /// 2×2 transposed convolutions are cheap enough that reorders would dominate.
-    var layout: DNNLLayout = .blocked
-    var deconvLayout: DNNLLayout = .plain
+    /// Which layout each kind of primitive uses; `.auto` applies the shape rules in `DNNLLayoutRule`.
+    var convPolicy: KernelLayoutPolicy = .auto
+    var deconvPolicy: KernelLayoutPolicy = .auto
     /// Time split of kernel calls (benchmarks only): inside primitives vs in layout reorders.
     var profiling = false
     var primitiveSeconds = 0.0
@@ -97,6 +95,29 @@ final class DNNLContext: @unchecked Sendable {
         dnnlCheck(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), d, dnnl_f32, tag), "dnnl_memory_desc_init_by_tag", what())
         return md
     }
+}
+
+/// The layout rules of the `.auto` policy, from benchmarks/kernels on the 2-core Zen 4 machine
+/// (NCHW in and out). Blocked primitives need channels to fill their 16-wide blocks: with 32→32
+/// channels they run the convolution about 2× faster than oneDNN's NCHW (im2col + gemm) path even
+/// after the reorders, while with 1 or 2 channels on one side the reorders (and the padding of
+/// channels to 16) cost more than they save. The transposed convolution's forward pass is faster
+/// on NCHW; its backward passes are faster blocked. Only shapes decide, never timings, so results
+/// are reproducible run to run.
+enum DNNLLayoutRule {
+    static func resolve(_ policy: KernelLayoutPolicy, _ blockedWhen: Bool) -> DNNLLayout {
+        switch policy {
+        case .nchw: return .plain
+        case .blocked: return .blocked
+        case .auto: return blockedWhen ? .blocked : .plain
+        }
+    }
+    static func convForward(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.convPolicy, co >= 16) }
+    static func convBackwardData(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.convPolicy, ci >= 16 && co >= 16) }
+    static func convBackwardWeights(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.convPolicy, co >= 16) }
+    static func deconvForward(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.deconvPolicy, false) }
+    static func deconvBackwardData(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.deconvPolicy, ci >= 16 && co >= 16) }
+    static func deconvBackwardWeights(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.deconvPolicy, co >= 16) }
 }
 
 /// Cache key: the op, every size and flag that shapes its primitive, the layout policy and threads.

@@ -38,7 +38,7 @@ enum DNNLConvolution {
                         y: UnsafeMutablePointer<Float>, fuseReLU: Bool) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.layout
+            let layout = DNNLLayoutRule.convForward(ci: c.ci, co: c.co)
             let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0], layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "conv2d \(c.text)\(fuseReLU ? " + ReLU" : "")"
@@ -58,7 +58,7 @@ enum DNNLConvolution {
     static func backwardData(_ c: Conv, gy: UnsafePointer<Float>, w: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.layout
+            let layout = DNNLLayoutRule.convBackwardData(ci: c.ci, co: c.co)
             let key = DNNLOpKey(kind: .convBackwardData, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "conv2dBackwardData gy \(f(c.y)) \(c.text)"
@@ -85,7 +85,7 @@ enum DNNLConvolution {
                                 gw: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.layout
+            let layout = DNNLLayoutRule.convBackwardWeights(ci: c.ci, co: c.co)
             let key = DNNLOpKey(kind: .convBackwardWeights, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "conv2dBackwardWeights gy \(f(c.y)) \(c.text)"
@@ -142,7 +142,7 @@ enum DNNLConvolution {
                               y: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.deconvLayout
+            let layout = DNNLLayoutRule.deconvForward(ci: c.ci, co: c.co)
             let key = DNNLOpKey(kind: .deconvForward, sizes: c.sizes + [b == nil ? 0 : 1], layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "convTranspose2x2 \(c.text)"
@@ -161,7 +161,7 @@ enum DNNLConvolution {
     static func deconvBackwardData(_ c: Deconv, gy: UnsafePointer<Float>, w: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.deconvLayout
+            let layout = DNNLLayoutRule.deconvBackwardData(ci: c.ci, co: c.co)
             let key = DNNLOpKey(kind: .deconvBackwardData, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "convTranspose2x2BackwardData gy \(f(c.y)) \(c.text)"
@@ -187,7 +187,7 @@ enum DNNLConvolution {
                                       gw: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = ctx.deconvLayout
+            let layout = DNNLLayoutRule.deconvBackwardWeights(ci: c.ci, co: c.co)
             let key = DNNLOpKey(kind: .deconvBackwardWeights, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "convTranspose2x2BackwardWeights gy \(f(c.y)) \(c.text)"

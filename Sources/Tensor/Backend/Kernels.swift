@@ -97,21 +97,31 @@ public enum Kernels {
     }
 }
 
+/// How oneDNN primitives see the caller's NCHW tensors.
+@_spi(KernelTuning)
+public enum KernelLayoutPolicy: Sendable, CaseIterable {
+    /// Per primitive, from the shapes (see `DNNLLayoutRule`).
+    case auto
+    /// Primitives read and write NCHW directly.
+    case nchw
+    /// Primitives choose their blocked layouts, with reorders from and to NCHW around each call.
+    case blocked
+}
+
 /// Knobs for benchmarks and tests of the backend itself (not for model code).
 @_spi(KernelTuning)
 public enum KernelTuning {
-    /// Convolutions: true (default) lets the primitives pick their blocked layouts, with reorders
-    /// from and to NCHW around each call; false runs them on NCHW directly.
-    /// Changing it keeps the primitives cached for both.
-    public static var blockedLayout: Bool {
-        get { DNNLContext.shared.locked { DNNLContext.shared.layout == .blocked } }
-        set { DNNLContext.shared.locked { DNNLContext.shared.layout = newValue ? .blocked : .plain } }
+    /// Layout of the convolution primitives (default `.auto`: blocked where channels fill
+    /// oneDNN's 16-wide blocks, NCHW elsewhere). Primitives stay cached for every policy.
+    public static var convLayout: KernelLayoutPolicy {
+        get { DNNLContext.shared.locked { DNNLContext.shared.convPolicy } }
+        set { DNNLContext.shared.locked { DNNLContext.shared.convPolicy = newValue } }
     }
 
-    /// The same choice for the 2×2 transposed convolutions (default false: NCHW).
-    public static var blockedTransposedConv: Bool {
-        get { DNNLContext.shared.locked { DNNLContext.shared.deconvLayout == .blocked } }
-        set { DNNLContext.shared.locked { DNNLContext.shared.deconvLayout = newValue ? .blocked : .plain } }
+    /// The same for the 2×2 transposed convolutions.
+    public static var transposedConvLayout: KernelLayoutPolicy {
+        get { DNNLContext.shared.locked { DNNLContext.shared.deconvPolicy } }
+        set { DNNLContext.shared.locked { DNNLContext.shared.deconvPolicy = newValue } }
     }
 
     /// Accumulates the time spent inside primitives and in reorders (off by default).
