@@ -1,1 +1,0 @@
-// Phantom module: see DESIGN.md.
