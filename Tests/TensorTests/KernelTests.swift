@@ -26,14 +26,13 @@ struct KernelTests {
         #expect(worst <= tolerance * scale, "\(what): max |Δ| \(worst) at \(at) (scale \(scale))", sourceLocation: sourceLocation)
     }
 
-    /// Runs `body` with NCHW primitives, with blocked primitives, and with the default rules.
+    /// Runs `body` with NCHW primitives, with blocked primitives, and with the default rules
+    /// (task-local overrides: tests of other suites running in parallel keep the default).
     static func bothLayouts(_ body: (String) -> Void) {
-        let saved = (KernelTuning.convLayout, KernelTuning.transposedConvLayout)
-        defer { (KernelTuning.convLayout, KernelTuning.transposedConvLayout) = saved }
         for policy in [KernelLayoutPolicy.nchw, .blocked, .auto] {
-            KernelTuning.convLayout = policy
-            KernelTuning.transposedConvLayout = policy
-            body("\(policy)")
+            KernelTuning.$convLayout.withValue(policy) {
+                KernelTuning.$transposedConvLayout.withValue(policy) { body("\(policy)") }
+            }
         }
     }
 
@@ -118,14 +117,31 @@ struct KernelTests {
         var rng = SeededRNG(seed: 15)
         let x = Self.random([2, 8, 10, 10], &rng), w = Self.random([8, 8, 3, 3], &rng)
         let y1 = Kernels.conv2d(x, w, nil, padding: 1)
-        let count = KernelTuning.cachedPrimitiveCount
+        // Other suites may add primitives meanwhile: compare the ones of this (unusual) shape.
+        let mine = KernelTuning.cachedPrimitives(matching: "x [2,8,10,10] w [8,8,3,3]")
         let y2 = Kernels.conv2d(x, w, nil, padding: 1)
-        #expect(KernelTuning.cachedPrimitiveCount == count)
+        #expect(!mine.isEmpty)
+        #expect(KernelTuning.cachedPrimitives(matching: "x [2,8,10,10] w [8,8,3,3]") == mine)
         #expect(y1.scalars == y2.scalars)
         let saved = Kernels.threads
         Kernels.setThreads(1)
         let y3 = Kernels.conv2d(x, w, nil, padding: 1)
         Kernels.setThreads(saved)
         Self.expectClose(y3, y1, "conv2d on 1 thread")
+    }
+
+    @Test func cacheEvictsLeastRecentlyUsed() {
+        var rng = SeededRNG(seed: 16)
+        let w = Self.random([4, 2, 3, 3], &rng)
+        let saved = KernelTuning.cacheCapacity
+        defer { KernelTuning.cacheCapacity = saved }
+        KernelTuning.releaseCaches()
+        KernelTuning.cacheCapacity = 4
+        // Eight shapes through a cache of four: it never holds more than four, and results stay right.
+        for size in 3..<11 {
+            let x = Self.random([1, 2, size, size], &rng)
+            Self.expectClose(Kernels.conv2d(x, w, nil, padding: 1), ReferenceKernels.conv2d(x, w, nil, padding: 1), "conv2d \(size)")
+            #expect(KernelTuning.cachedPrimitiveCount <= 4)
+        }
     }
 }

@@ -83,14 +83,14 @@ for threads in threadList {
         let x = random([n, c, h, w]), wt = random([co, c, k, k]), b = random([co]), gy = random([n, co, h, w])
         let flop = 2.0 * Double(n * c * h * w * co * k * k)
         for policy in [KernelLayoutPolicy.nchw, .blocked] {
-            KernelTuning.convLayout = policy
+            KernelTuning.$convLayout.withValue(policy) {
             let layout = policy == .blocked ? "blocked+reorder" : "nchw           "
             report(threads, layout, "conv\(k)x\(k) forward      ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p) })
             report(threads, layout, "conv\(k)x\(k) forward+ReLU ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p, fuseReLU: true) })
             report(threads, layout, "conv\(k)x\(k) backward-data", flop, median { _ = Kernels.conv2dBackwardData(gy, wt, inputShape: x.shape, padding: p) })
             report(threads, layout, "conv\(k)x\(k) backward-wts ", flop, median { _ = Kernels.conv2dBackwardWeights(x, gy, kernel: k, padding: p) })
+            }
         }
-        KernelTuning.convLayout = .auto
     }
     if only == nil || only == "deconv" {
         // The U-Net's up-sampling into this level: C channels at half size → C/2 channels.
@@ -98,13 +98,13 @@ for threads in threadList {
         let up = random([n, c / 2, h, w])
         let flop = 2.0 * Double(n * c * (h / 2) * (w / 2) * (c / 2) * 4)
         for policy in [KernelLayoutPolicy.nchw, .blocked] {
-            KernelTuning.transposedConvLayout = policy
+            KernelTuning.$transposedConvLayout.withValue(policy) {
             let layout = policy == .blocked ? "blocked+reorder" : "nchw           "
             report(threads, layout, "convT2x2 forward     ", flop, median { _ = Kernels.convTranspose2x2(half, wd, bd) })
             report(threads, layout, "convT2x2 backward-dat", flop, median { _ = Kernels.convTranspose2x2BackwardData(up, wd, inputShape: half.shape) })
             report(threads, layout, "convT2x2 backward-wts", flop, median { _ = Kernels.convTranspose2x2BackwardWeights(half, up) })
+            }
         }
-        KernelTuning.transposedConvLayout = .auto
     }
     if only == nil || only == "pool" {
         let x = random([n, c, h, w])

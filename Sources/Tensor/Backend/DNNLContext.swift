@@ -32,9 +32,6 @@ final class DNNLContext: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var ops: [DNNLOpKey: DNNLOp] = [:]
     private(set) var threads: Int
-    /// Which layout each kind of primitive uses; `.auto` applies the shape rules in `DNNLLayoutRule`.
-    var convPolicy: KernelLayoutPolicy = .auto
-    var deconvPolicy: KernelLayoutPolicy = .auto
     /// Time split of kernel calls (benchmarks only): inside primitives vs in layout reorders.
     var profiling = false
     var primitiveSeconds = 0.0
@@ -68,11 +65,23 @@ final class DNNLContext: @unchecked Sendable {
         return body()
     }
 
+    /// Primitives kept at most: a training loop uses a few dozen; inference on varying crop sizes
+    /// would otherwise grow the cache without bound.
+    var capacity = 512
+    private var clock = 0
+
     /// The cached primitive for `key`, built by `make` on first use. Call inside `locked`.
     func op(_ key: DNNLOpKey, _ make: () -> DNNLOp) -> DNNLOp {
         applyThreads()
-        if let op = ops[key] { return op }
+        clock += 1
+        if let op = ops[key] { op.lastUse = clock; return op }
+        if ops.count >= capacity {
+            // Drop the least recently used quarter at once, so eviction is rare.
+            let victims = ops.sorted { $0.value.lastUse < $1.value.lastUse }.prefix(max(1, capacity / 4))
+            for (k, _) in victims { ops[k] = nil }
+        }
         let op = make()
+        op.lastUse = clock
         ops[key] = op
         return op
     }
@@ -85,9 +94,14 @@ final class DNNLContext: @unchecked Sendable {
 
     var cachedOpCount: Int { locked { ops.count } }
 
+    func cachedOps(matching text: String) -> Set<ObjectIdentifier> {
+        locked { Set(ops.values.filter { $0.what.contains(text) }.map { ObjectIdentifier($0) }) }
+    }
+
     var implementations: [String] { locked { ops.values.map { "\($0.what): \($0.implementation)\($0.reorders ? " (+reorders)" : "")" }.sorted() } }
 
-    func clearCache() { locked { ops.removeAll() } }
+    /// Frees every cached primitive and the arena (e.g. between a training and an inference phase).
+    func clearCache() { locked { ops.removeAll(); arena = nil } }
 
     func memoryDesc(_ dims: [Int], _ tag: dnnl_format_tag_t, _ what: @autoclosure () -> String) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
@@ -112,12 +126,12 @@ enum DNNLLayoutRule {
         case .auto: return blockedWhen ? .blocked : .plain
         }
     }
-    static func convForward(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.convPolicy, co >= 16) }
-    static func convBackwardData(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.convPolicy, ci >= 16 && co >= 16) }
-    static func convBackwardWeights(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.convPolicy, co >= 16) }
-    static func deconvForward(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.deconvPolicy, false) }
-    static func deconvBackwardData(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.deconvPolicy, ci >= 16 && co >= 16) }
-    static func deconvBackwardWeights(ci: Int, co: Int) -> DNNLLayout { resolve(DNNLContext.shared.deconvPolicy, co >= 16) }
+    static func convForward(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.convLayout, co >= 16) }
+    static func convBackwardData(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.convLayout, ci >= 16 && co >= 16) }
+    static func convBackwardWeights(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.convLayout, co >= 16) }
+    static func deconvForward(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.transposedConvLayout, false) }
+    static func deconvBackwardData(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.transposedConvLayout, ci >= 16 && co >= 16) }
+    static func deconvBackwardWeights(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.transposedConvLayout, co >= 16) }
 }
 
 /// Cache key: the op, every size and flag that shapes its primitive, the layout policy and threads.

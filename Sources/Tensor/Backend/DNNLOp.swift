@@ -49,6 +49,8 @@ final class DNNLOp: @unchecked Sendable {
     let reorders: Bool
     /// The implementation oneDNN picked (e.g. "jit:avx512_core"), for benchmarks and checks.
     let implementation: String
+    /// Cache clock of the last call (for least-recently-used eviction).
+    var lastUse = 0
 
     /// `pd` is owned by the op from here on; `keepAlive` holds hint descriptors it refers to.
     init(what: String, pd: dnnl_primitive_desc_t, keepAlive: [dnnl_primitive_desc_t] = [], specs: [DNNLArgSpec]) {

@@ -112,17 +112,13 @@ public enum KernelLayoutPolicy: Sendable, CaseIterable {
 @_spi(KernelTuning)
 public enum KernelTuning {
     /// Layout of the convolution primitives (default `.auto`: blocked where channels fill
-    /// oneDNN's 16-wide blocks, NCHW elsewhere). Primitives stay cached for every policy.
-    public static var convLayout: KernelLayoutPolicy {
-        get { DNNLContext.shared.locked { DNNLContext.shared.convPolicy } }
-        set { DNNLContext.shared.locked { DNNLContext.shared.convPolicy = newValue } }
-    }
+    /// oneDNN's 16-wide blocks, NCHW elsewhere). Task-local, so a test or benchmark overriding it
+    /// with `KernelTuning.$convLayout.withValue(.blocked) { ... }` does not change other callers.
+    /// Primitives stay cached for every policy.
+    @TaskLocal public static var convLayout: KernelLayoutPolicy = .auto
 
     /// The same for the 2×2 transposed convolutions.
-    public static var transposedConvLayout: KernelLayoutPolicy {
-        get { DNNLContext.shared.locked { DNNLContext.shared.deconvPolicy } }
-        set { DNNLContext.shared.locked { DNNLContext.shared.deconvPolicy = newValue } }
-    }
+    @TaskLocal public static var transposedConvLayout: KernelLayoutPolicy = .auto
 
     /// Accumulates the time spent inside primitives and in reorders (off by default).
     public static var profiling: Bool {
@@ -141,6 +137,21 @@ public enum KernelTuning {
 
     /// Number of cached oneDNN primitives (a training loop must not grow it after its first step).
     public static var cachedPrimitiveCount: Int { DNNLContext.shared.cachedOpCount }
+
+    /// Identities of the cached primitives whose description contains `text` (tests check that
+    /// repeated calls reuse them).
+    public static func cachedPrimitives(matching text: String) -> Set<ObjectIdentifier> {
+        DNNLContext.shared.cachedOps(matching: text)
+    }
+
+    /// Frees all cached primitives and scratch memory; the next calls create them again.
+    public static func releaseCaches() { DNNLContext.shared.clearCache() }
+
+    /// Most primitives kept in the cache (least recently used ones go first).
+    public static var cacheCapacity: Int {
+        get { DNNLContext.shared.locked { DNNLContext.shared.capacity } }
+        set { DNNLContext.shared.locked { DNNLContext.shared.capacity = max(1, newValue) } }
+    }
 
     /// The oneDNN implementations ("jit:avx512_core", "gemm:jit", ...) of the cached primitives.
     public static var implementations: [String] { DNNLContext.shared.implementations }
