@@ -80,6 +80,10 @@ struct DICOMFile {
     var values: [UInt32: ArraySlice<UInt8>] = [:]
     var bigEndian = false
     var pixels: Pixels?
+    /// Length of a native pixel data element (nil: encapsulated) and of the file, known even
+    /// when the pixels were not kept, so sizes can be checked before a volume is allocated.
+    var pixelLength: Int?
+    var fileSize = 0
 
     /// Largest file we read whole; CT slices are well under a megabyte.
     static let maxFileSize = 1 << 30
@@ -108,6 +112,7 @@ struct DICOMFile {
     /// `stopBeforePixels`: parse only the attributes (scanning folders).
     init(bytes: [UInt8], path: String, stopBeforePixels: Bool = false) throws {
         self.path = path
+        fileSize = bytes.count
         guard bytes.count >= 132, bytes[128..<132].elementsEqual([0x44, 0x49, 0x43, 0x4D]) else {
             throw MedicalImageError(.notRecognized, path, "not a DICOM Part-10 file (no \"DICM\" at byte 128)")
         }
@@ -143,8 +148,9 @@ struct DICOMFile {
             }
             let tag = p.peekTag()
             if tag == Tag.pixelData {
-                if stopBeforePixels { pixels = .native([]); break }
-                pixels = try p.pixelData()
+                let px = try p.pixelData()
+                if case .native(let b) = px { pixelLength = b.count }
+                pixels = stopBeforePixels ? .native([]) : px
                 break
             }
             let e = try p.next(depth: 0)

@@ -63,6 +63,13 @@ public enum DICOMSeries {
         return try assemble(groups[uid]!, uid: uid, root: url.path)
     }
 
+    /// One Part-10 file held in memory (fuzzing, network receivers); `name` appears in errors.
+    public static func read(bytes: [UInt8], name: String = "<memory>") throws -> Volume<Float> {
+        let f = try DICOMFile(bytes: bytes, path: name)
+        guard f.pixels != nil else { throw MedicalImageError(.badHeader, name, "no pixel data element (7FE0,0010)") }
+        return try assemble([f], uid: f.string(Tag.seriesInstanceUID) ?? "", root: name) { $0 }.0
+    }
+
     static func listing(_ s: [DICOMSeriesSummary]) -> String {
         s.map { "  \($0.seriesUID)  \($0.sliceCount) slices  \($0.modality)  \"\($0.description)\"" }.joined(separator: "\n")
     }
@@ -132,7 +139,10 @@ public enum DICOMSeries {
         var distance: Double
     }
 
-    static func assemble(_ headers: [DICOMFile], uid: String, root: String) throws -> (Volume<Float>, DICOMSeriesReport) {
+    /// `full` turns a header-only parse into one with pixels (re-reading the file from disk).
+    static func assemble(_ headers: [DICOMFile], uid: String, root: String,
+                         full: (DICOMFile) throws -> DICOMFile = { try DICOMFile(path: $0.path) })
+        throws -> (Volume<Float>, DICOMSeriesReport) {
         let first = headers[0]
         let p0 = first.path
         guard let rows = try first.uint16(Tag.rows), let cols = try first.uint16(Tag.columns), rows > 0, cols > 0 else {
@@ -231,13 +241,32 @@ public enum DICOMSeries {
         for c in 0..<4 { ras[c] = -lps[c]; ras[4 + c] = -lps[4 + c] }
 
         let perSlice = rows * cols
+        // Sizes are checked against what the files hold before the volume is allocated, so a
+        // header claiming 65535×65535 pixels costs an error, not 16 GB.
+        let bits = try first.uint16(Tag.bitsAllocated) ?? 16
+        let sliceBytes = perSlice * max(1, bits / 8)
+        for s in slices {
+            if let len = s.file.pixelLength {
+                guard len >= sliceBytes else {
+                    throw MedicalImageError(.truncated, s.file.path,
+                        "pixel data holds \(len) bytes; \(rows)×\(cols)×\(bits)-bit needs \(sliceBytes)")
+                }
+            } else if sliceBytes > 64 * s.file.fileSize {
+                // RLE expands at most 64-fold (a 2-byte run gives 128 bytes).
+                throw MedicalImageError(.badHeader, s.file.path,
+                    "\(rows)×\(cols) pixels cannot fit in this \(s.file.fileSize)-byte compressed file")
+            }
+        }
+        let (total, overflow) = perSlice.multipliedReportingOverflow(by: n * 4)
+        guard !overflow, total <= NIfTI.maxDecodedBytes else {
+            throw MedicalImageError(.badHeader, root, "\(cols)×\(rows)×\(n) voxels would need more memory than this machine has")
+        }
         var voxels = [Float](repeating: 0, count: perSlice * n)
         var rescales = Set<[Double]>()
         var onDisk: VoxelType = .int16
         try voxels.withUnsafeMutableBufferPointer { out in
             for (k, s) in slices.enumerated() {
-                let full = try DICOMFile(path: s.file.path)
-                let (type, scaling) = try DICOMPixels.decode(full, rows: rows, cols: cols,
+                let (type, scaling) = try DICOMPixels.decode(full(s.file), rows: rows, cols: cols,
                                                              into: out.baseAddress! + k * perSlice)
                 onDisk = type
                 rescales.insert([scaling.slope, scaling.intercept])
