@@ -96,14 +96,19 @@ struct KernelTests {
         }
     }
 
-    @Test func maxPoolMatchesReference() {
+    @Test(arguments: [KernelLayoutPolicy.nchw, .blocked])
+    func maxPoolMatchesReference(policy: KernelLayoutPolicy) {
+        KernelTuning.$poolLayout.withValue(policy) { Self.checkMaxPool() }
+    }
+
+    static func checkMaxPool() {
         var rng = SeededRNG(seed: 14)
         for shape in [[2, 3, 6, 8], [2, 5, 7, 9], [3, 16, 4, 5], [1, 1, 2, 2], [2, 17, 5, 4]] {
-            let x = Self.random(shape, &rng)
+            let x = random(shape, &rng)
             let (yRef, sRef) = ReferenceKernels.maxPool2x2(x)
             let (y, s) = Kernels.maxPool2x2(x)
             #expect(y.scalars == yRef.scalars, "maxPool2x2 x \(shape)")
-            let gy = Self.random(yRef.shape, &rng)
+            let gy = random(yRef.shape, &rng)
             let gxRef = ReferenceKernels.maxPool2x2Backward(gy, state: sRef)
             let gx = Kernels.maxPool2x2Backward(gy, state: s)
             #expect(gx.shape == shape)

@@ -108,12 +108,18 @@ for threads in threadList {
     }
     if only == nil || only == "pool" {
         let x = random([n, c, h, w])
-        let (pooled, state) = Kernels.maxPool2x2(x)
         let bytes = Double(x.count * 4)
-        for (name, body) in [("maxpool forward      ", { _ = Kernels.maxPool2x2(x) }),
-                             ("maxpool backward     ", { _ = Kernels.maxPool2x2Backward(pooled, state: state) })] as [(String, () -> Void)] {
-            let (t, _, _, _) = median(body)
-            print(String(format: "%d thr  nchw             %@ %8.2f ms  (%.1f GB/s of input-sized traffic)", threads, name, t * 1e3, bytes / t / 1e9))
+        for policy in [KernelLayoutPolicy.nchw, .blocked] {
+            KernelTuning.$poolLayout.withValue(policy) {
+                let layout = policy == .blocked ? "blocked+reorder" : "nchw           "
+                let (pooled, state) = Kernels.maxPool2x2(x)
+                for (name, body) in [("maxpool forward      ", { _ = Kernels.maxPool2x2(x) }),
+                                     ("maxpool backward     ", { _ = Kernels.maxPool2x2Backward(pooled, state: state) })] as [(String, () -> Void)] {
+                    let (t, cpu, prim, reo) = median(body)
+                    print(String(format: "%d thr  %@  %@ %8.2f ms  (%.1f GB/s of input-sized traffic) | cpu %8.2f ms | primitive %7.2f ms, reorders %6.2f ms",
+                                 threads, layout, name, t * 1e3, bytes / t / 1e9, cpu * 1e3, prim * 1e3, reo * 1e3))
+                }
+            }
         }
     }
 }

@@ -132,6 +132,7 @@ enum DNNLLayoutRule {
     static func deconvForward(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.transposedConvLayout, false) }
     static func deconvBackwardData(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.transposedConvLayout, ci >= 16 && co >= 16) }
     static func deconvBackwardWeights(ci: Int, co: Int) -> DNNLLayout { resolve(KernelTuning.transposedConvLayout, co >= 16) }
+    static func pool() -> DNNLLayout { resolve(KernelTuning.poolLayout, false) }
 }
 
 /// Cache key: the op, every size and flag that shapes its primitive, the layout policy and threads.

@@ -3,10 +3,12 @@ import CDNNL
 /// oneDNN 2×2 stride-2 max pooling (pooling v2, forward training with a workspace, and backward).
 /// Plain NCHW in both layout policies: pooling is memory-bound, a reorder would cost as much.
 enum DNNLPooling {
-    private static func forwardPD(x: [Int], y: [Int], what: String) -> dnnl_primitive_desc_t {
+    private static func tag(_ layout: DNNLLayout) -> dnnl_format_tag_t { layout == .plain ? dnnl_nchw : dnnl_nChw16c }
+
+    private static func forwardPD(x: [Int], y: [Int], layout: DNNLLayout, what: String) -> dnnl_primitive_desc_t {
         let ctx = DNNLContext.shared
-        var src = ctx.memoryDesc(x, dnnl_nchw, what)
-        var dst = ctx.memoryDesc(y, dnnl_nchw, what)
+        var src = ctx.memoryDesc(x, tag(layout), what)
+        var dst = ctx.memoryDesc(y, tag(layout), what)
         var d = dnnl_pooling_v2_desc_t()
         // padding_r 0 with floor output sizes: an odd last row/column is dropped, as in PyTorch.
         dnnlCheck(dnnl_pooling_v2_forward_desc_init(&d, dnnl_forward_training, dnnl_pooling_max, &src, &dst,
@@ -18,17 +20,18 @@ enum DNNLPooling {
     static func forward(x: [Int], y: [Int], xp: UnsafePointer<Float>, yp: UnsafeMutablePointer<Float>) -> MaxPoolState {
         let ctx = DNNLContext.shared
         return ctx.locked {
-            let key = DNNLOpKey(kind: .poolForward, sizes: x, layout: .plain, threads: ctx.threads)
+            let layout = DNNLLayoutRule.pool()
+            let key = DNNLOpKey(kind: .poolForward, sizes: x, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "maxPool2x2 x \(KernelShapes.fmt(x))"
-                return DNNLOp(what: what, pd: forwardPD(x: x, y: y, what: what), specs: [
+                return DNNLOp(what: what, pd: forwardPD(x: x, y: y, layout: layout, what: what), specs: [
                     .input(DNNL_ARG_SRC, x, dnnl_nchw), .output(DNNL_ARG_DST, y, dnnl_nchw), .opaque(DNNL_ARG_WORKSPACE),
                 ])
             }
             // The workspace outlives this call (until the backward pass), so it is the state's own.
             let ws = RawBuffer(bytes: op.opaqueBytes[0])
             op.run([UnsafeMutableRawPointer(mutating: xp), UnsafeMutableRawPointer(yp), ws.pointer])
-            return MaxPoolState(inputShape: x, outputShape: y, record: .workspace(ws))
+            return MaxPoolState(inputShape: x, outputShape: y, record: .workspace(ws), layout: layout)
         }
     }
 
@@ -36,12 +39,14 @@ enum DNNLPooling {
         let ctx = DNNLContext.shared
         let x = state.inputShape, y = state.outputShape
         ctx.locked {
-            let key = DNNLOpKey(kind: .poolBackward, sizes: x, layout: .plain, threads: ctx.threads)
+            // The workspace's layout follows the forward primitive's.
+            let layout = state.layout
+            let key = DNNLOpKey(kind: .poolBackward, sizes: x, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "maxPool2x2Backward gy \(KernelShapes.fmt(y)) x \(KernelShapes.fmt(x))"
-                let hint = forwardPD(x: x, y: y, what: what)
-                var dsrc = ctx.memoryDesc(x, dnnl_nchw, what)
-                var ddst = ctx.memoryDesc(y, dnnl_nchw, what)
+                let hint = forwardPD(x: x, y: y, layout: layout, what: what)
+                var dsrc = ctx.memoryDesc(x, tag(layout), what)
+                var ddst = ctx.memoryDesc(y, tag(layout), what)
                 var d = dnnl_pooling_v2_desc_t()
                 dnnlCheck(dnnl_pooling_v2_backward_desc_init(&d, dnnl_pooling_max, &dsrc, &ddst, [2, 2], [2, 2], [0, 0], [0, 0], [0, 0]),
                           "dnnl_pooling_v2_backward_desc_init", what)

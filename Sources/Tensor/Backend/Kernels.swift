@@ -120,6 +120,9 @@ public enum KernelTuning {
     /// The same for the 2×2 transposed convolutions.
     @TaskLocal public static var transposedConvLayout: KernelLayoutPolicy = .auto
 
+    /// The same for max pooling (`.blocked`: nChw16c with reorders).
+    @TaskLocal public static var poolLayout: KernelLayoutPolicy = .auto
+
     /// Accumulates the time spent inside primitives and in reorders (off by default).
     public static var profiling: Bool {
         get { DNNLContext.shared.locked { DNNLContext.shared.profiling } }

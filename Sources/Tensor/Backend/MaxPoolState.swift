@@ -16,11 +16,14 @@ public final class MaxPoolState: @unchecked Sendable {
         case workspace(RawBuffer)
     }
     let record: Record
+    /// Layout of the oneDNN primitive that wrote the workspace.
+    let layout: DNNLLayout
 
-    init(inputShape: [Int], outputShape: [Int], record: Record) {
+    init(inputShape: [Int], outputShape: [Int], record: Record, layout: DNNLLayout = .plain) {
         self.inputShape = inputShape
         self.outputShape = outputShape
         self.record = record
+        self.layout = layout
     }
 }
 
