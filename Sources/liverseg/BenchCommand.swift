@@ -1,6 +1,89 @@
 import ArgumentParser
+import Foundation
+import NeuralNet
+import Support
+import Tensor
 
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Timings and memory of the engine and pipelines.")
-    func run() throws { print("bench: not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Timings and memory of the engine and pipelines (release builds only give meaningful numbers).",
+        subcommands: [BenchUNet.self]
+    )
+}
+
+/// Median forward (inference) and training-step times of the seed's U-Net, with the
+/// convolution FLOPs counted exactly (UNetConfig.forwardFLOPs; a training step is 3× the
+/// forward: forward, backward-data, backward-weights).
+struct BenchUNet: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "unet", abstract: "Time U-Net inference and training steps.")
+
+    @Option(help: "Input height and width.") var size = 256
+    @Option(help: "Filters of the first level.") var filters = 32
+    @Option(help: "Batch size.") var batch = 4
+    @Option(help: "Number of poolings.") var depth = 4
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Timed repetitions of each measurement (median reported).") var iterations = 5
+    @Flag(help: "Batch normalization after each convolution.") var batchNorm = false
+    @Flag(help: "Print JSON instead of text.") var json = false
+
+    func validate() throws {
+        guard size > 0, size % (1 << depth) == 0 else {
+            throw ValidationError("--size \(size) must be a positive multiple of 2^depth = \(1 << depth)")
+        }
+        guard filters > 0, batch > 0, depth >= 0, iterations > 0 else { throw ValidationError("sizes must be positive") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let nThreads = threads ?? cores
+        Kernels.setThreads(nThreads)
+        ProcessInfoCores.count = nThreads
+        let config = UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: depth, dropout: 0.4, batchNorm: batchNorm)
+        let net = UNet(config, seed: 1)
+        var rng = SeededRNG(seed: 2)
+        let x = Variable(Tensor.uniform([batch, 1, size, size], 0, 1, rng: &rng))
+        let y = Tensor.uniform([batch, 1, size, size], 0, 1, rng: &rng).map { $0 > 0.8 ? 1 : 0 }
+        let opt = SGD(net.parameters, learningRate: 1e-3, momentum: 0.9)
+
+        func inference() { _ = Autograd.withoutGradients { net(x, training: false) } }
+        func trainStep() {
+            net.zeroGradients()
+            let loss = Losses.binaryCrossEntropy(logits: net(x, training: true), targets: y)
+            loss.backward()
+            opt.step()
+        }
+        func median(_ f: () -> Void) -> Double {
+            f()   // warm-up: primitive creation, first-touch of buffers
+            var t: [Double] = []
+            for _ in 0..<iterations {
+                let s = ProcessStats.now()
+                f()
+                t.append(ProcessStats.now() - s)
+            }
+            return t.sorted()[t.count / 2]
+        }
+        let inferSeconds = median(inference)
+        let trainSeconds = median(trainStep)
+        let flops = config.forwardFLOPs(batch: batch, height: size, width: size)
+        let result: [String: Any] = [
+            "size": size, "filters": filters, "batch": batch, "depth": depth, "threads": nThreads,
+            "batch_norm": batchNorm, "parameters": net.parameterCount,
+            "forward_gflop": flops / 1e9, "train_gflop": 3 * flops / 1e9,
+            "inference_seconds": inferSeconds, "inference_gflops": flops / inferSeconds / 1e9,
+            "train_step_seconds": trainSeconds, "train_gflops": 3 * flops / trainSeconds / 1e9,
+            "peak_rss_mb": Double(ProcessStats.peakRSSBytes() ?? 0) / 1_048_576,
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            func f(_ v: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", v) }
+            print("U-Net depth \(depth), F=\(filters), \(size)×\(size), batch \(batch), \(nThreads) thread(s), \(net.parameterCount) parameters\(batchNorm ? ", batch norm" : "")")
+            print("  inference   \(f(inferSeconds)) s  (\(f(flops / 1e9, 1)) GFLOP, \(f(flops / inferSeconds / 1e9, 1)) GFLOP/s)")
+            print("  train step  \(f(trainSeconds)) s  (\(f(3 * flops / 1e9, 1)) GFLOP, \(f(3 * flops / trainSeconds / 1e9, 1)) GFLOP/s)")
+            print("  peak RSS    \(f(result["peak_rss_mb"] as! Double, 0)) MB")
+        }
+    }
 }
