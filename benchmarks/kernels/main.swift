@@ -2,8 +2,9 @@
 // 3×3 convolution forward / backward-data / backward-weights with NCHW primitives vs blocked
 // primitives + reorders, on each thread count; then transposed convolution and max pooling.
 //   swift run -c release --scratch-path .build-NAME KernelBench [N C H W] [--reps R] [--threads 1,2]
-//       [--mallopt]   (keep freed tensors in the heap: no page faults on fresh outputs)
-//       [--only conv|deconv|pool] [--co Cout] [--k 3|1]   (conv: C → Cout channels, kernel k)
+//       [--mallopt]   (apply the heap policy before anything else; the kernels apply it anyway at
+//                      their first call unless LIVERSEG_MALLOC_DEFAULTS=1 is set)
+//       [--only conv|deconv|pool|alloc] [--co Cout] [--k 3|1]   (conv: C → Cout channels, kernel k)
 @_spi(KernelTuning) import Tensor
 import Support
 import CDNNL
@@ -122,6 +123,15 @@ for threads in threadList {
             }
         }
     }
+}
+if only == "alloc" {
+    // What a fresh output tensor costs before a kernel writes it: first touch of new pages.
+    let count = n * c * h * w
+    let (t, cpu, _, _) = median {
+        let y = Tensor(uninitializedShape: [n, c, h, w])
+        memset(y.writePointer, 0, count * 4)
+    }
+    print(String(format: "fresh tensor %.1f MB + first write: %8.2f ms | cpu %8.2f ms", Double(count * 4) / 1e6, t * 1e3, cpu * 1e3))
 }
 print("implementations:")
 for s in KernelTuning.implementations { print("  " + s) }

@@ -47,6 +47,7 @@ final class DNNLContext: @unchecked Sendable {
         stream = s!
         threads = Int(omp_get_max_threads())
         pthread_mutex_init(&mutex, nil)
+        _ = HeapPolicy.applied
     }
 
     func setThreads(_ n: Int) {
