@@ -34,6 +34,7 @@ final class Anatomy {
     let ivc: (u: Float, v: Float, ru: Float, rv: Float)
     let portalPoint: P3
     var hepaticVessels: [(Segment, Tissue)] = []
+    var kidneys: [Kidney] = []
     let table: (v: Float, curve: Float, half: Float, thick: Float)
 
     private(set) var objects: [SceneObject] = []
@@ -81,6 +82,7 @@ final class Anatomy {
         ivc = (u: -rng.f(18, 28), v: vVB - rVBv - ivcRv - rng.f(2, 8), ru: rng.f(10, 15), rv: ivcRv)
         portalPoint = P3(-0.18 * A, ivc.v - ivc.rv - rng.f(8, 16), rng.f(-30, -15))
         table = (v: bPost + rng.f(1, 8), curve: rng.f(0.0003, 0.0008), half: rng.f(190, 240), thick: rng.f(18, 35))
+        kidneys = sampleKidneys(&rng)
         buildHepaticVessels(&rng)
         objects = []
         let placed = TumorShape.place(plan: tumorPlan, in: self, rng: &rng)
@@ -222,6 +224,10 @@ final class Anatomy {
         f += liverNoise(u, v, z)
         f = smax(f, cavitySD(u, v, z) + 1, 6)
         f = smax(f, z - (diaphragmZ(u, v) - 4), 5)
+        // The spine and the crura in front of it bound the liver medially and posteriorly.
+        f = smax(f, -ellipseSD(u, v - vVB - 8, rVBu + 14, rVBv + 24), 6)
+        // The right kidney makes an impression, it is not engulfed.
+        if let k = kidneys.first, abs(z - k.z) < k.rz + 20 { f = smax(f, -(k.sd(u, v, z) - k.fat - 1), 5) }
         if z < fissure.zTop {
             let cleft = max(abs(u - fissure.u) - fissure.w, v - fissure.vEnd)
             f = max(f, -cleft)
@@ -361,7 +367,7 @@ final class Anatomy {
             }
         }
         addStomachSpleen(&o, &rng)
-        addKidneys(&o, &rng)
+        addKidneys(&o)
         addPancreasAndVessels(&o, &rng)
         addSpine(&o)
         addRibs(&o, &rng)
@@ -466,40 +472,54 @@ final class Anatomy {
         })
     }
 
-    private func addKidneys(_ o: inout [SceneObject], _ rng: inout SeededRNG) {
+    struct Kidney {
+        let side: Float
+        let u: Float, v: Float, z: Float, ru: Float, rv: Float, rz: Float
+        let hu: Float, hv: Float, cortex: Float, fat: Float
+
+        @inline(__always) func local(_ uu: Float, _ vv: Float) -> (Float, Float) {
+            let du = uu - u, dv = vv - v
+            return (du * hu + dv * hv, -du * hv + dv * hu)
+        }
+
+        func sd(_ uu: Float, _ vv: Float, _ zz: Float) -> Float {
+            let (a, b) = local(uu, vv)
+            let f = ellipsoidSD(a, b, zz - z, ru, rv, rz)
+            // Hilum: a notch on the medial side.
+            return smax(f, -ellipsoidSD(a - ru * 1.05, b, (zz - z) * 1.4, ru * 0.45, rv * 0.42, rz * 0.45), 3)
+        }
+
+        func sinus(_ uu: Float, _ vv: Float, _ zz: Float) -> Float {
+            let (a, b) = local(uu, vv)
+            return ellipsoidSD(a - ru * 0.35, b, zz - z, ru * 0.45, rv * 0.5, rz * 0.6)
+        }
+    }
+
+    private func sampleKidneys(_ rng: inout SeededRNG) -> [Kidney] {
         let zR = rng.f(-105, -65)
-        for side in [Float(-1), 1] {
+        return [Float(-1), 1].map { side in
             let ku = side * (rVBu + rng.f(38, 50)), kz = side < 0 ? zR : zR + rng.f(5, 30)
             let krv = rng.f(19, 25)
             // The kidney lies against the posterior wall (quadratus lumborum), not in front of the liver.
             var vWall: Float = 0
             while vWall < bPost && bodySDExact(ku, vWall, kz) + fatThicknessExact(ku, vWall, kz) + muscleThickness(ku, vWall) < 0 { vWall += 1 }
-            let k = (u: ku, v: vWall - krv * rng.f(0.7, 0.95), z: kz,
-                     ru: rng.f(22, 28), rv: krv, rz: rng.f(48, 62), angle: side * rng.f(0.4, 0.8),
-                     cortex: rng.f(5, 8), fat: rng.f(3, 10))
+            let kv = vWall - krv * rng.f(0.7, 0.95)
+            let ru = rng.f(22, 28), rz = rng.f(48, 62), angle = rng.f(0.4, 0.8)
             // Local frame: a toward the hilum (medial and anterior), b across it.
-            let hu = -side * cos(k.angle * side), hv = -sin(k.angle * side)
-            let local: (Float, Float) -> (Float, Float) = { u, v in
-                let du = u - k.u, dv = v - k.v
-                return (du * hu + dv * hv, -du * hv + dv * hu)
-            }
-            let kidney: (Float, Float, Float) -> Float = { u, v, z in
-                let (a, b) = local(u, v)
-                let f = ellipsoidSD(a, b, z - k.z, k.ru, k.rv, k.rz)
-                // Hilum: a notch on the medial side.
-                return smax(f, -ellipsoidSD(a - k.ru * 1.05, b, (z - k.z) * 1.4, k.ru * 0.45, k.rv * 0.42, k.rz * 0.45), 3)
-            }
-            let sinus: (Float, Float, Float) -> Float = { u, v, z in
-                let (a, b) = local(u, v)
-                return ellipsoidSD(a - k.ru * 0.35, b, z - k.z, k.ru * 0.45, k.rv * 0.5, k.rz * 0.6)
-            }
+            return Kidney(side: side, u: ku, v: kv, z: kz, ru: ru, rv: krv, rz: rz,
+                          hu: -side * cos(angle), hv: -sin(angle), cortex: rng.f(5, 8), fat: rng.f(3, 10))
+        }
+    }
+
+    private func addKidneys(_ o: inout [SceneObject]) {
+        for k in kidneys {
             let r = max(k.ru, k.rv) + k.fat + 4
             o.append(SceneObject(name: "kidney", zMin: k.z - k.rz - k.fat - 3, zMax: k.z + k.rz + k.fat + 3) { z in
                 let box = Box(cu: k.u, cv: k.v, ru: r, rv: r)
-                return [PaintItem(box: box, step: 2, tissue: .visceralFat) { u, v in kidney(u, v, z) - k.fat },
-                        PaintItem(box: box, step: 1.5, layers: [(0, Tissue.kidneyCortex.rawValue), (-k.cortex, Tissue.kidneyMedulla.rawValue)]) { u, v in kidney(u, v, z) },
+                return [PaintItem(box: box, step: 2, tissue: .visceralFat) { u, v in k.sd(u, v, z) - k.fat },
+                        PaintItem(box: box, step: 1.5, layers: [(0, Tissue.kidneyCortex.rawValue), (-k.cortex, Tissue.kidneyMedulla.rawValue)]) { u, v in k.sd(u, v, z) },
                         PaintItem(box: box, step: 1.5, layers: [(0, Tissue.renalSinusFat.rawValue), (-5, Tissue.renalPelvis.rawValue)]) { u, v in
-                            max(sinus(u, v, z), kidney(u, v, z) + 1)
+                            max(k.sinus(u, v, z), k.sd(u, v, z) + 1)
                         }]
             })
         }

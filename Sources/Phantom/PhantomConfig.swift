@@ -86,6 +86,8 @@ public struct PhantomCase: Sendable {
     public var info: PhantomCaseInfo
     /// Anatomical frame of the case, for tests that check labels against the shapes.
     let frame: CaseFrame
+    /// Tissue class per voxel (only when asked for, for diagnostics).
+    var tissues: [UInt8]? = nil
 }
 
 /// Maps world RAS+ millimetres to the generator's anatomical frame.

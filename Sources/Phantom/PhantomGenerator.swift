@@ -23,7 +23,19 @@ public struct PhantomGenerator: Sendable {
     /// Slice thicknesses scanners reconstruct at (mm).
     static let thicknesses: [Float] = [0.7, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0]
 
-    func build(index: Int, seed: UInt64) throws -> (case: PhantomCase, anatomy: Anatomy) {
+    /// Everything random about a case except the pixels: anatomy, grid, imaging settings.
+    struct Plan {
+        let anat: Anatomy
+        let table: TissueTable
+        let n: Int, s: Float, nz: Int, dz: Float, zBottom: Float, zTop: Float
+        let offU: Float, offV: Float, recoL: Float, recoP: Float, oS: Float, lps: Bool
+        let sigma: Float, blurMM: Float, fineMM: Float
+        let noiseSeed: UInt64, textureSeed: UInt64
+        let streakRays: [(angle: Float, amp: Float)]
+        var frame: CaseFrame { CaseFrame(recoL: recoL, recoP: recoP, offU: offU, offV: offV, oS: oS, zBottom: zBottom) }
+    }
+
+    func plan(index: Int, seed: UInt64) throws -> Plan {
         try config.validate()
         guard index >= 0 else { throw PhantomError("case index \(index) must be ≥ 0") }
         var rng = SeededRNG(seed: seed, stream: UInt64(index))
@@ -63,7 +75,6 @@ public struct PhantomGenerator: Sendable {
         let recoL = rng.f(-30, 30), recoP = rng.f(-40, 40)
         let oS = rng.f(-450, 150)
         let lps = rng.chance(0.5)
-        let frame = CaseFrame(recoL: recoL, recoP: recoP, offU: offU, offV: offV, oS: oS, zBottom: zBottom)
 
         // Imaging parameters.
         var sigma = rng.f(8, 19) * (2.5 / max(dz, 0.7)).squareRoot().squareRoot()
@@ -71,13 +82,26 @@ public struct PhantomGenerator: Sendable {
         sigma = min(max(sigma, 8), 25)
         let blurMM = rng.f(0.35, 0.65)
         let fineMM = rng.f(0.45, 0.75)
-        let noise = NoiseFilter(sigmaFine: fineMM / s, sigmaCoarse: 2.5 * fineMM / s, alpha: 0.55, sigma: sigma)
-        let blurK = gaussianKernel(sigma: blurMM / s)
         let noiseSeed = rng.next()
-        var texRng = SeededRNG(seed: rng.next())
+        let textureSeed = rng.next()
         let streakRays: [(angle: Float, amp: Float)] = config.streaks
             ? (0..<8).map { _ in (rng.f(0, Float.pi), rng.f(-45, 25)) } : []
 
+        return Plan(anat: anat, table: table, n: n, s: s, nz: nz, dz: dz, zBottom: zBottom, zTop: zTop,
+                    offU: offU, offV: offV, recoL: recoL, recoP: recoP, oS: oS, lps: lps,
+                    sigma: sigma, blurMM: blurMM, fineMM: fineMM, noiseSeed: noiseSeed, textureSeed: textureSeed,
+                    streakRays: streakRays)
+    }
+
+    func build(index: Int, seed: UInt64, keepTissues: Bool = false) throws -> (case: PhantomCase, anatomy: Anatomy) {
+        let pl = try plan(index: index, seed: seed)
+        let anat = pl.anat, table = pl.table, n = pl.n, s = pl.s, nz = pl.nz, dz = pl.dz
+        let zBottom = pl.zBottom, zTop = pl.zTop, offU = pl.offU, offV = pl.offV
+        let recoL = pl.recoL, recoP = pl.recoP, oS = pl.oS, lps = pl.lps, sigma = pl.sigma
+        let streakRays = pl.streakRays, noiseSeed = pl.noiseSeed, frame = pl.frame
+        let noise = NoiseFilter(sigmaFine: pl.fineMM / s, sigmaCoarse: 2.5 * pl.fineMM / s, alpha: 0.55, sigma: sigma)
+        let blurK = gaussianKernel(sigma: pl.blurMM / s)
+        var texRng = SeededRNG(seed: pl.textureSeed)
         let cu = Float(n - 1) / 2 + offU / s, cv = Float(n - 1) / 2 + offV / s
         var raster = SliceRasterizer(nx: n, ny: n, spacing: s, cu: cu, cv: cv)
         let halfFOV = Float(n) * s / 2 + 20
@@ -97,6 +121,7 @@ public struct PhantomGenerator: Sendable {
         let plane = n * n
         var image = [Float](repeating: 0, count: plane * nz)
         var labels = [UInt8](repeating: 0, count: plane * nz)
+        var tissues = [UInt8](repeating: 0, count: keepTissues ? plane * nz : 0)
         var tissueCount = [Int](repeating: 0, count: 256)
         var tissueSum = [Double](repeating: 0, count: 256), tissueSq = [Double](repeating: 0, count: 256)
 
@@ -175,6 +200,9 @@ public struct PhantomGenerator: Sendable {
             }
             let tissue = cacheTissue[sc]
             let base = k * plane
+            if keepTissues {
+                for r in 0..<n { for c in 0..<n { tissues[base + (lps ? r : n - 1 - r) * n + (lps ? c : n - 1 - c)] = tissue[r * n + c] } }
+            }
             for r in 0..<n {
                 let j = lps ? r : n - 1 - r
                 for c in 0..<n {
@@ -212,7 +240,7 @@ public struct PhantomGenerator: Sendable {
                                    stats: stats)
         let vol = Volume<Float>(geometry: geometry, voxels: image, onDiskType: .int16)
         let lab = Volume<UInt8>(geometry: geometry, voxels: labels, onDiskType: .uint8)
-        return (PhantomCase(image: vol, labels: lab, info: info, frame: frame), anat)
+        return (PhantomCase(image: vol, labels: lab, info: info, frame: frame, tissues: keepTissues ? tissues : nil), anat)
     }
 
     /// Dark and bright bands through the spine, as beam hardening between dense bone gives.
