@@ -189,6 +189,7 @@ public enum CaseEvaluator {
         for r in 0..<k { for c in 0..<k { small[r * k + c] = table.counts[r * 256 + c] } }
         let labels = ContingencyTable(rows: k, columns: k, counts: small)
         let voxelML = spacing.reduce(1, *) / 1000
+        let boxes = (LabelBoxes(p, shape: shape), LabelBoxes(t, shape: shape))
 
         var results: [StructureMetrics] = []
         var restricted: ROCAnalysis? = nil, full: ROCAnalysis? = nil
@@ -202,7 +203,7 @@ public enum CaseEvaluator {
             let counts = ConfusionCounts(truePositives: tp, falsePositives: fp, falseNegatives: fn,
                                          trueNegatives: t.count - tp - fp - fn)
             let sd = SurfaceDistances.compute(prediction: p, predictionLabels: s.labels, truth: t, truthLabels: s.labels,
-                                              shape: shape, spacing: spacing)
+                                              shape: shape, spacing: spacing, boxes: boxes)
             var m = StructureMetrics(
                 name: s.name, counts: counts, dice: counts.dice, jaccard: counts.jaccard, voe: counts.voe, rvd: counts.rvd,
                 precision: counts.precision, recall: counts.recall, specificity: counts.specificity,
@@ -224,8 +225,9 @@ public enum CaseEvaluator {
         if labelMap {
             let liver = results[0].counts, tumor = results[1].counts
             lesions = LesionMetrics.compute(prediction: p, truth: t, shape: shape, voxelVolumeML: voxelML,
+                                            tumorLabels: Structure.tumor.labels, liverLabels: Structure.liver.labels,
                                             liverCounts: (liver.actual, liver.predicted),
-                                            tumorCounts: (tumor.actual, tumor.predicted))
+                                            tumorCounts: (tumor.actual, tumor.predicted), boxes: boxes)
         }
         let metrics = CaseMetrics(name: name, shape: shape, spacing: spacing, pixelAccuracy: labels.accuracy,
                                   randIndex: labels.randIndex, adjustedRandIndex: labels.adjustedRandIndex,

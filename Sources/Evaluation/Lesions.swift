@@ -8,7 +8,11 @@ public struct Components: Sendable {
 
     /// Labels the components of `labels ∈ range` in a label map of the given shape.
     public init(_ v: UnsafeBufferPointer<UInt8>, labels range: ClosedRange<UInt8>, shape: [Int]) {
-        guard let box = BoundingBox.of(v, labels: range, shape: shape) else {
+        self.init(v, labels: range, shape: shape, box: LabelBoxes(v, shape: shape).box(range))
+    }
+
+    init(_ v: UnsafeBufferPointer<UInt8>, labels range: ClosedRange<UInt8>, shape: [Int], box: BoundingBox?) {
+        guard let box else {
             sizes = []; labels = []; self.box = nil; return
         }
         self.box = box
@@ -139,8 +143,17 @@ public struct LesionMetrics: Sendable, Codable, Equatable {
                                voxelVolumeML: Double, tumorLabels: ClosedRange<UInt8> = 2...2,
                                liverLabels: ClosedRange<UInt8> = 1...255,
                                liverCounts: (truth: Int, prediction: Int), tumorCounts: (truth: Int, prediction: Int)) -> LesionMetrics {
-        let ct = Components(truth, labels: tumorLabels, shape: shape)
-        let cp = Components(prediction, labels: tumorLabels, shape: shape)
+        compute(prediction: prediction, truth: truth, shape: shape, voxelVolumeML: voxelVolumeML, tumorLabels: tumorLabels,
+                liverLabels: liverLabels, liverCounts: liverCounts, tumorCounts: tumorCounts,
+                boxes: (LabelBoxes(prediction, shape: shape), LabelBoxes(truth, shape: shape)))
+    }
+
+    static func compute(prediction: UnsafeBufferPointer<UInt8>, truth: UnsafeBufferPointer<UInt8>, shape: [Int],
+                        voxelVolumeML: Double, tumorLabels: ClosedRange<UInt8>, liverLabels: ClosedRange<UInt8>,
+                        liverCounts: (truth: Int, prediction: Int), tumorCounts: (truth: Int, prediction: Int),
+                        boxes: (LabelBoxes, LabelBoxes)) -> LesionMetrics {
+        let ct = Components(truth, labels: tumorLabels, shape: shape, box: boxes.1.box(tumorLabels))
+        let cp = Components(prediction, labels: tumorLabels, shape: shape, box: boxes.0.box(tumorLabels))
         // Intersections of (truth component, predicted component) pairs.
         var predictedAt: [Int: Int32] = [:]
         predictedAt.reserveCapacity(cp.sizes.reduce(0, +))

@@ -145,7 +145,14 @@ public struct ROCAccumulator: Sendable {
 
     /// The exact ROC analysis of everything added (reorders the stored keys).
     public mutating func analyze(maxCurvePoints: Int = 2048) -> ROCAnalysis {
-        keys.withUnsafeMutableBufferPointer { ROCEngine.analyze($0, window: window, maxCurvePoints: max(4, maxCurvePoints)) }
+        analyze(maxCurvePoints: maxCurvePoints, parallelAbove: 200_000)
+    }
+
+    /// `parallelAbove`: key count from which the work is split into chunks (tests lower it).
+    mutating func analyze(maxCurvePoints: Int, parallelAbove: Int) -> ROCAnalysis {
+        keys.withUnsafeMutableBufferPointer {
+            ROCEngine.analyze($0, window: window, maxCurvePoints: max(4, maxCurvePoints), parallelAbove: parallelAbove)
+        }
     }
 }
 
@@ -177,53 +184,31 @@ enum ROCEngine {
         var histN = [Int](repeating: 0, count: 98), histP = [Int](repeating: 0, count: 98)
     }
 
-    static func analyze(_ a: UnsafeMutableBufferPointer<UInt32>, window: ProbabilityWindow, maxCurvePoints: Int) -> ROCAnalysis {
+    static func analyze(_ a: UnsafeMutableBufferPointer<UInt32>, window: ProbabilityWindow, maxCurvePoints: Int,
+                        parallelAbove: Int) -> ROCAnalysis {
         let n = a.count
         let base = SharedPointer(a.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!)
-        // 1. Coarse histogram of buckets and classes.
-        let parts = Parallel.map(n) { r -> ([Int], Int) in
-            var h = [Int](repeating: 0, count: bucketCount)
-            var pos = 0
-            for i in r { let k = base[i]; h[bucket(k)] += 1; pos += Int(k >> 31) }
-            return (h, pos)
+        // 1. Coarse histogram of buckets, all and positive.
+        let parts = Parallel.map(n) { r -> ([Int], [Int]) in
+            var h = [Int](repeating: 0, count: bucketCount), hp = h
+            for i in r { let k = base[i]; let b = bucket(k); h[b] += 1; hp[b] += Int(k >> 31) }
+            return (h, hp)
         }
         var counts = [Int](repeating: 0, count: bucketCount)
-        var P = 0
-        for (h, pos) in parts { for b in 0..<bucketCount { counts[b] += h[b] }; P += pos }
+        var posIn = counts
+        for (h, hp) in parts { for b in 0..<bucketCount { counts[b] += h[b]; posIn[b] += hp[b] } }
+        let P = posIn.reduce(0, +)
         let N = n - P
         var result = ROCAnalysis(window: window, positives: P, negatives: N, distinctThresholds: 0, auc: nil,
                                  youdenThreshold: nil, youdenJ: nil, closestThreshold: nil, curve: [],
                                  histogramNegatives: [Int](repeating: 0, count: 98),
                                  histogramPositives: [Int](repeating: 0, count: 98))
         guard n > 0 else { return result }
-        // 2. In-place bucket permutation (American flag sort), one thread.
         var start = [Int](repeating: 0, count: bucketCount + 1)
         for b in 0..<bucketCount { start[b + 1] = start[b] + counts[b] }
-        var next = Array(start[0..<bucketCount])
-        for b in 0..<bucketCount {
-            let end = start[b + 1]
-            while next[b] < end {
-                var x = a[next[b]]
-                var kb = bucket(x)
-                while kb != b {
-                    swap(&x, &a[next[kb]])
-                    next[kb] += 1
-                    kb = bucket(x)
-                }
-                a[next[b]] = x
-                next[b] += 1
-            }
-        }
-        // Positives and negatives in each bucket and above it, for independent chunks.
-        let startCopy = start
-        var posIn = [Int](repeating: 0, count: bucketCount)
-        let posParts = Parallel.map(bucketCount, costPerItem: max(1, n / bucketCount)) { br -> [Int] in
-            br.map { b in var c = 0; for i in startCopy[b]..<startCopy[b + 1] { c += Int(base[i] >> 31) }; return c }
-        }
-        var idx = 0
-        for part in posParts { for c in part { posIn[idx] = c; idx += 1 } }
-        // 3. Chunks of buckets, descending, of roughly equal size.
-        let chunkCount = n < 200_000 ? 1 : Parallel.cores * 4
+        // 2. Chunks of buckets, descending, of roughly equal size: each is sorted and scanned
+        //    by one worker, knowing the positives and negatives above it.
+        let chunkCount = n < parallelAbove ? 1 : max(2, Parallel.cores) * 4
         var chunkTops: [Int] = [bucketCount]  // chunk c covers buckets [chunkTops[c+1], chunkTops[c])
         var acc = 0
         for b in stride(from: bucketCount - 1, through: 0, by: -1) {
@@ -240,10 +225,54 @@ enum ROCEngine {
             }
             while c + 1 < chunkTops.count { c += 1; tpAbove[c] = tp; fpAbove[c] = fp }
         }
+        // 3. In-place permutation (American flag sort) in two levels: first into the chunks'
+        //    regions (few write heads, nearly sequential, one thread), then each chunk into its
+        //    buckets in parallel.
+        let chunks = chunkTops.count - 1
+        if chunks > 1 {
+            var chunkOf = [Int](repeating: 0, count: bucketCount)
+            for c in 0..<chunks { for b in chunkTops[c + 1]..<chunkTops[c] { chunkOf[b] = c } }
+            var next = (0..<chunks).map { start[chunkTops[$0 + 1]] }
+            let end = (0..<chunks).map { start[chunkTops[$0]] }
+            for c in 0..<chunks {
+                while next[c] < end[c] {
+                    var x = a[next[c]]
+                    var kc = chunkOf[bucket(x)]
+                    while kc != c {
+                        swap(&x, &a[next[kc]])
+                        next[kc] += 1
+                        kc = chunkOf[bucket(x)]
+                    }
+                    a[next[c]] = x
+                    next[c] += 1
+                }
+            }
+        }
+        let startCopy = start
+        let tops = chunkTops
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = tops[c + 1], hi = tops[c]
+            guard lo < hi else { return }
+            var next = Array(startCopy[lo..<hi])
+            for b in lo..<hi {
+                let end = startCopy[b + 1]
+                while next[b - lo] < end {
+                    var x = base[next[b - lo]]
+                    var kb = bucket(x)
+                    while kb != b {
+                        let slot = next[kb - lo]
+                        let y = base[slot]; base[slot] = x; x = y
+                        next[kb - lo] += 1
+                        kb = bucket(x)
+                    }
+                    base[next[b - lo]] = x
+                    next[b - lo] += 1
+                }
+            }
+        }
         let half = max(2, maxCurvePoints / 2)
         let limit = maxCurvePoints
-        let (tpAboveC, fpAboveC, tops) = (tpAbove, fpAbove, chunkTops)
-        let chunks = chunkTops.count - 1
+        let (tpAboveC, fpAboveC) = (tpAbove, fpAbove)
         let out = UnsafeMutablePointer<ChunkResult>.allocate(capacity: chunks)
         out.initialize(repeating: ChunkResult(), count: chunks)
         defer { out.deinitialize(count: chunks); out.deallocate() }
@@ -254,15 +283,18 @@ enum ROCEngine {
             var cell = (P > 0 && N > 0) ? (fp * half / N, tp * half / P) : (0, 0)
             var posCount = [UInt32](repeating: 0, count: 65536), negCount = posCount
             var small: [UInt32] = []
+            var bucketBin = -1  // the bin of every value in the current bucket, or −1: compute per value
+            @inline(__always) func bin(_ pattern: UInt32) -> Int {
+                min(97, max(0, Int(((Double(Float(bitPattern: pattern)) - 0.01) / 0.01).rounded(.down))))
+            }
             @inline(__always) func vertex(_ pattern: UInt32, _ cp: Int, _ cn: Int) {
                 r.distinct += 1
                 let negBelow = N - fp - cn
                 r.aucNumerator += cp * (2 * negBelow + cn)
                 tp += cp; fp += cn
-                let value = Float(bitPattern: pattern)
                 if window == .restricted {
-                    let bin = min(97, max(0, Int(((Double(value) - 0.01) / 0.01).rounded(.down))))
-                    r.histP[bin] += cp; r.histN[bin] += cn
+                    let b = bucketBin >= 0 ? bucketBin : bin(pattern)
+                    r.histP[b] += cp; r.histN[b] += cn
                 }
                 guard P > 0 && N > 0 else { return }
                 let j = tp * N - fp * P
@@ -277,6 +309,8 @@ enum ROCEngine {
                 let s = startCopy[b], e = startCopy[b + 1]
                 if s == e { continue }
                 let high = UInt32(b) << 16
+                let first = bin(high), last = bin(high | 0xFFFF)
+                bucketBin = first == last ? first : -1
                 if e - s <= 4096 {
                     small.removeAll(keepingCapacity: true)
                     for i in s..<e { let k = base[i]; small.append((k & 0xFFFF) << 1 | k >> 31) }

@@ -19,8 +19,17 @@ public struct SurfaceDistances: Sendable, Equatable, Codable {
     public static func compute(prediction: UnsafeBufferPointer<UInt8>, predictionLabels: ClosedRange<UInt8>,
                                truth: UnsafeBufferPointer<UInt8>, truthLabels: ClosedRange<UInt8>,
                                shape: [Int], spacing: [Double]) -> SurfaceDistances? {
-        let boxP = BoundingBox.of(prediction, labels: predictionLabels, shape: shape)
-        let boxT = BoundingBox.of(truth, labels: truthLabels, shape: shape)
+        compute(prediction: prediction, predictionLabels: predictionLabels, truth: truth, truthLabels: truthLabels,
+                shape: shape, spacing: spacing,
+                boxes: (LabelBoxes(prediction, shape: shape), LabelBoxes(truth, shape: shape)))
+    }
+
+    /// Same, with the label boxes of both maps already known.
+    static func compute(prediction: UnsafeBufferPointer<UInt8>, predictionLabels: ClosedRange<UInt8>,
+                        truth: UnsafeBufferPointer<UInt8>, truthLabels: ClosedRange<UInt8>,
+                        shape: [Int], spacing: [Double], boxes: (LabelBoxes, LabelBoxes)) -> SurfaceDistances? {
+        let boxP = boxes.0.box(predictionLabels)
+        let boxT = boxes.1.box(truthLabels)
         switch (boxP, boxT) {
         case (nil, nil):
             return SurfaceDistances(assd: 0, mssd: 0, hd95: 0, predictionSurfaceVoxels: 0, truthSurfaceVoxels: 0)
@@ -99,35 +108,6 @@ struct BoundingBox: Equatable {
 
     func union(_ o: BoundingBox) -> BoundingBox {
         BoundingBox(lower: (0..<3).map { min(lower[$0], o.lower[$0]) }, upper: (0..<3).map { max(upper[$0], o.upper[$0]) })
-    }
-
-    /// Box of voxels whose label is in `labels`; nil when there are none.
-    static func of(_ v: UnsafeBufferPointer<UInt8>, labels: ClosedRange<UInt8>, shape: [Int]) -> BoundingBox? {
-        let nx = shape[0], ny = shape[1], nz = shape[2]
-        let lo = labels.lowerBound, hi = labels.upperBound
-        let base = SharedConstPointer(v.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-        let parts = Parallel.map(nz, costPerItem: nx * ny) { zs -> BoundingBox? in
-            var b: BoundingBox? = nil
-            var l = [Int.max, Int.max, Int.max], u = [-1, -1, -1]
-            for k in zs {
-                for j in 0..<ny {
-                    let row = base.base + (k * ny + j) * nx
-                    var first = -1, last = -1
-                    for i in 0..<nx {
-                        let x = row[i]
-                        if x >= lo && x <= hi { if first < 0 { first = i }; last = i }
-                    }
-                    if first >= 0 {
-                        l[0] = min(l[0], first); u[0] = max(u[0], last)
-                        l[1] = min(l[1], j); u[1] = max(u[1], j)
-                        l[2] = min(l[2], k); u[2] = max(u[2], k)
-                    }
-                }
-            }
-            if u[0] >= 0 { b = BoundingBox(lower: l, upper: u.map { $0 + 1 }) }
-            return b
-        }
-        return parts.compactMap { $0 }.reduce(nil) { acc, b in acc.map { $0.union(b) } ?? b }
     }
 
     /// The box's voxels as a boolean mask (i fastest within the box).

@@ -58,6 +58,21 @@ struct ROCFixture: Decodable {
         }
     }
 
+    @Test func chunkedParallelPathGivesTheSameAnswers() throws {
+        for c in try load() {
+            let p = c.probabilities.map { Float($0) }, t = c.truth.map { $0 != 0 }
+            for (window, ref) in [(ProbabilityWindow.all, c.all), (.restricted, c.restricted)] {
+                var acc = ROCAccumulator(window: window)
+                try acc.add(probabilities: p, truth: t)
+                let a = acc.analyze(maxCurvePoints: 2048, parallelAbove: 0)
+                check(a, ref, "\(c.name)/\(window) chunked")
+                if window == .restricted {
+                    #expect(a.histogramPositives == c.histogram_positives && a.histogramNegatives == c.histogram_negatives)
+                }
+            }
+        }
+    }
+
     @Test func accumulatorPoolsCasesLikeOneConcatenatedCase() throws {
         let c = try #require(try load().first { $0.name == "tied" })
         let p = c.probabilities.map { Float($0) }, t = c.truth.map { $0 != 0 }
