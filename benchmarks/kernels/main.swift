@@ -70,6 +70,14 @@ func median(_ body: () -> Void) -> (Double, Double, Double, Double) {
     return (t.sorted()[reps / 2], c.sorted()[reps / 2], prof.primitive / Double(reps), prof.reorder / Double(reps))
 }
 
+func label(_ policy: KernelLayoutPolicy) -> String {
+    switch policy {
+    case .nchw: return "nchw           "
+    case .blocked: return "blocked+reorder"
+    case .auto: return "auto (default) "
+    }
+}
+
 func report(_ threads: Int, _ layout: String, _ name: String, _ flop: Double, _ r: (Double, Double, Double, Double)) {
     let (t, cpu, prim, reo) = r
     print(String(format: "%d thr  %@  %@ %8.2f ms %6.1f GFLOP/s | cpu %8.2f ms %6.1f GFLOP/s·thr | primitive %7.2f ms, reorders %6.2f ms",
@@ -83,9 +91,9 @@ for threads in threadList {
     if only == nil || only == "conv" {
         let x = random([n, c, h, w]), wt = random([co, c, k, k]), b = random([co]), gy = random([n, co, h, w])
         let flop = 2.0 * Double(n * c * h * w * co * k * k)
-        for policy in [KernelLayoutPolicy.nchw, .blocked] {
+        for policy in [KernelLayoutPolicy.nchw, .blocked, .auto] {
             KernelTuning.$convLayout.withValue(policy) {
-            let layout = policy == .blocked ? "blocked+reorder" : "nchw           "
+            let layout = label(policy)
             report(threads, layout, "conv\(k)x\(k) forward      ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p) })
             report(threads, layout, "conv\(k)x\(k) forward+ReLU ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p, fuseReLU: true) })
             report(threads, layout, "conv\(k)x\(k) backward-data", flop, median { _ = Kernels.conv2dBackwardData(gy, wt, inputShape: x.shape, padding: p) })
@@ -98,9 +106,9 @@ for threads in threadList {
         let half = random([n, c, h / 2, w / 2]), wd = random([c, c / 2, 2, 2]), bd = random([c / 2])
         let up = random([n, c / 2, h, w])
         let flop = 2.0 * Double(n * c * (h / 2) * (w / 2) * (c / 2) * 4)
-        for policy in [KernelLayoutPolicy.nchw, .blocked] {
+        for policy in [KernelLayoutPolicy.nchw, .blocked, .auto] {
             KernelTuning.$transposedConvLayout.withValue(policy) {
-            let layout = policy == .blocked ? "blocked+reorder" : "nchw           "
+            let layout = label(policy)
             report(threads, layout, "convT2x2 forward     ", flop, median { _ = Kernels.convTranspose2x2(half, wd, bd) })
             report(threads, layout, "convT2x2 backward-dat", flop, median { _ = Kernels.convTranspose2x2BackwardData(up, wd, inputShape: half.shape) })
             report(threads, layout, "convT2x2 backward-wts", flop, median { _ = Kernels.convTranspose2x2BackwardWeights(half, up) })

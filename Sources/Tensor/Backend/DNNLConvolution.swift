@@ -20,7 +20,7 @@ enum DNNLConvolution {
     }
 
     /// The forward op descriptor, also the hint the backward ops need.
-    private static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, layout: DNNLLayout, what: String) -> dnnl_primitive_desc_t {
+    static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, layout: DNNLLayout, what: String) -> dnnl_primitive_desc_t {
         let ctx = DNNLContext.shared
         let t = tags(layout, weights: dnnl_oihw)
         var src = ctx.memoryDesc(c.x, t.data, what)
@@ -38,7 +38,7 @@ enum DNNLConvolution {
                         y: UnsafeMutablePointer<Float>, fuseReLU: Bool) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = DNNLLayoutRule.convForward(ci: c.ci, co: c.co)
+            let layout = DNNLLayoutRule.convForward(ci: c.ci, co: c.co, k: c.k)
             let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0], layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "conv2d \(c.text)\(fuseReLU ? " + ReLU" : "")"
@@ -58,7 +58,7 @@ enum DNNLConvolution {
     static func backwardData(_ c: Conv, gy: UnsafePointer<Float>, w: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = DNNLLayoutRule.convBackwardData(ci: c.ci, co: c.co)
+            let layout = DNNLLayoutRule.convBackwardData(ci: c.ci, co: c.co, k: c.k)
             let key = DNNLOpKey(kind: .convBackwardData, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "conv2dBackwardData gy \(f(c.y)) \(c.text)"
@@ -85,7 +85,7 @@ enum DNNLConvolution {
                                 gw: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
-            let layout = DNNLLayoutRule.convBackwardWeights(ci: c.ci, co: c.co)
+            let layout = DNNLLayoutRule.convBackwardWeights(ci: c.ci, co: c.co, k: c.k)
             let key = DNNLOpKey(kind: .convBackwardWeights, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "conv2dBackwardWeights gy \(f(c.y)) \(c.text)"

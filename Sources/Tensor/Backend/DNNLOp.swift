@@ -10,12 +10,17 @@ struct DNNLArgSpec {
     let dims: [Int]?
     let tag: dnnl_format_tag_t
     let isOutput: Bool
+    /// The caller's layout given as a full descriptor (strided views), overriding `dims`/`tag`.
+    var md: dnnl_memory_desc_t? = nil
 
     static func input(_ arg: Int32, _ dims: [Int], _ tag: dnnl_format_tag_t) -> DNNLArgSpec {
         DNNLArgSpec(arg: arg, dims: dims, tag: tag, isOutput: false)
     }
     static func output(_ arg: Int32, _ dims: [Int], _ tag: dnnl_format_tag_t) -> DNNLArgSpec {
         DNNLArgSpec(arg: arg, dims: dims, tag: tag, isOutput: true)
+    }
+    static func exact(_ arg: Int32, _ md: dnnl_memory_desc_t, isOutput: Bool) -> DNNLArgSpec {
+        DNNLArgSpec(arg: arg, dims: [], tag: dnnl_format_tag_undef, isOutput: isOutput, md: md)
     }
     static func opaque(_ arg: Int32) -> DNNLArgSpec {
         DNNLArgSpec(arg: arg, dims: nil, tag: dnnl_format_tag_undef, isOutput: false)
@@ -69,7 +74,7 @@ final class DNNLOp: @unchecked Sendable {
                 fatalError("oneDNN: no memory descriptor for argument \(spec.arg) of \(what)")
             }
             var user = innerMD
-            if let dims = spec.dims { user = ctx.memoryDesc(dims, spec.tag, what) } else {
+            if let md = spec.md { user = md } else if let dims = spec.dims { user = ctx.memoryDesc(dims, spec.tag, what) } else {
                 opaqueBytes.append(dnnl_memory_desc_get_size(&user))
             }
             var um: dnnl_memory_t?

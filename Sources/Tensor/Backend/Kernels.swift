@@ -36,8 +36,12 @@ public enum Kernels {
     public static func convTranspose2x2(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
         let ys = KernelShapes.convTranspose2x2(x: x.shape, w: w.shape, b: b?.shape)
         let y = Tensor(uninitializedShape: ys)
-        DNNLConvolution.deconvForward(deconv(x.shape, co: ys[1]), x: x.readPointer, w: w.readPointer, b: b?.readPointer,
-                                      y: y.writePointer)
+        let d = deconv(x.shape, co: ys[1])
+        if DNNLLayoutRule.deconvForwardAsGemm {
+            DNNLConvolution.deconvForwardGemm(d, x: x.readPointer, w: w.readPointer, b: b?.readPointer, y: y.writePointer)
+        } else {
+            DNNLConvolution.deconvForward(d, x: x.readPointer, w: w.readPointer, b: b?.readPointer, y: y.writePointer)
+        }
         return y
     }
 
