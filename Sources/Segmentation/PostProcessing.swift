@@ -1,0 +1,12 @@
+import Evaluation
+
+/// Clean-up of a label map, as nnU-Net and TotalSegmentator do for organs: the liver is one
+/// organ, so only its largest 3-D component (26-connected, tumor included) is kept, and a tumor
+/// exists only inside the kept liver.
+public enum PostProcessing {
+    public static func apply(_ labels: inout [UInt8], shape: [Int], keepLargest: Bool) {
+        guard keepLargest else { return }
+        let keep = labels.withUnsafeBufferPointer { Components($0, labels: 1...2, shape: shape).largestComponentMask(shape: shape) }
+        for i in labels.indices where keep[i] == 0 { labels[i] = 0 }
+    }
+}

@@ -1,0 +1,139 @@
+import Evaluation
+import Foundation
+import MedicalImage
+import NeuralNet
+import Support
+import Tensor
+
+/// What `segment` reports for a case.
+public struct CaseSummary: Codable, Sendable {
+    public var liverML: Double
+    public var tumorCount: Int
+    public var tumorML: Double
+    /// Tumor volume / liver volume (liver including tumor), as LiTS defines tumor burden.
+    public var tumorBurden: Double
+    /// Seconds per stage: "liver", "tumor", "post".
+    public var seconds: [String: Double]
+
+    enum CodingKeys: String, CodingKey {
+        case liverML = "liver_ml", tumorCount = "tumor_count", tumorML = "tumor_ml", tumorBurden = "tumor_burden", seconds
+    }
+
+    public var line: String {
+        String(format: "liver %.1f mL, %d tumor(s) %.2f mL, tumor burden %.2f%%", liverML, tumorCount, tumorML, 100 * tumorBurden)
+    }
+}
+
+/// Segments whole volumes slice by slice: canonical orientation, resize to the model, the
+/// networks in batches (B only on slices where A found liver), back to the scan's grid,
+/// post-processing, and the input's own orientation and affine for the output.
+/// Memory stays at the volume plus one batch: probabilities are thresholded slice by slice.
+public final class Predictor {
+    public let model: LiverTumorModel
+    public var batchSize = 8
+    public var keepLargest = true
+    public var liverThreshold: Float
+    public var tumorThreshold: Float
+
+    public init(model: LiverTumorModel) {
+        self.model = model
+        liverThreshold = model.liverThreshold
+        tumorThreshold = model.tumorThreshold
+    }
+
+    /// Labels (0/1/2) on the input's grid, and optionally the tumor probability there.
+    public func segment(_ volume: Volume<Float>, tumorProbability: Bool = false,
+                        progress: ProgressBar? = nil) throws -> (labels: Volume<UInt8>, probability: Volume<Float>?, summary: CaseSummary) {
+        if let bad = volume.voxels.first(where: { !$0.isFinite }) {
+            throw SegmentationError("the input holds a non-finite intensity (\(bad)); cannot segment")
+        }
+        let (canon, reo) = try volume.reoriented(to: "RAS")
+        let (nx, ny, nz) = (canon.shape[0], canon.shape[1], canon.shape[2])
+        let plane = nx * ny, s = model.size, sp = s * s
+        var labels = [UInt8](repeating: 0, count: canon.voxels.count)
+        var prob: [Float]? = tumorProbability ? [Float](repeating: 0, count: canon.voxels.count) : nil
+        var times = ["liver": 0.0, "tumor": 0.0, "post": 0.0]
+        let savedL = model.liverThreshold
+        model.liverThreshold = liverThreshold
+        defer { model.liverThreshold = savedL }
+        var native = [Float](repeating: 0, count: plane)
+        var tumorNative = [Float](repeating: 0, count: plane)
+
+        for start in stride(from: 0, to: nz, by: batchSize) {
+            let ks = Array(start..<min(nz, start + batchSize))
+            let hu = Tensor(uninitializedShape: [ks.count, 1, s, s])
+            canon.voxels.withUnsafeBufferPointer { src in
+                for (n, k) in ks.enumerated() {
+                    SliceResize.bilinear(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
+                                         to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
+                }
+            }
+            var t0 = ProcessStats.now()
+            let liverProb: Tensor, tumorProb: Tensor?, withLiver: [Int]
+            switch model.kind {
+            case .oneStep:
+                (liverProb, tumorProb) = model.predict(hu: hu)
+                withLiver = Array(ks.indices)
+            case .cascade, .joint:
+                let za = Autograd.withoutGradients { model.netA(.init(model.windowed(hu, model.liverWindow)), training: false).value }
+                liverProb = za.sigmoid()
+                let mask = liverProb.map { $0 >= self.liverThreshold ? 1 : 0 }
+                withLiver = ks.indices.filter { n in (0..<sp).contains { mask[flat: n * sp + $0] > 0 } }
+                times["liver"]! += ProcessStats.now() - t0
+                t0 = ProcessStats.now()
+                if withLiver.isEmpty {
+                    tumorProb = nil
+                } else {
+                    // B sees only slices with liver, as a sub-batch.
+                    let sub = Tensor(uninitializedShape: [withLiver.count, 1, s, s])
+                    let subMask = Tensor(uninitializedShape: [withLiver.count, 1, s, s])
+                    for (j, n) in withLiver.enumerated() {
+                        (sub.writePointer + j * sp).update(from: hu.readPointer + n * sp, count: sp)
+                        (subMask.writePointer + j * sp).update(from: mask.readPointer + n * sp, count: sp)
+                    }
+                    let pb = Autograd.withoutGradients {
+                        model.netB!(.init(model.tumorInput(sub, mask: subMask)), training: false).value.sigmoid()
+                    } * subMask
+                    var full = Tensor.zeros(hu.shape)
+                    full.withUnsafeMutableBufferPointer { f in
+                        for (j, n) in withLiver.enumerated() { (f.baseAddress! + n * sp).update(from: pb.readPointer + j * sp, count: sp) }
+                    }
+                    tumorProb = full
+                }
+                times["tumor"]! += ProcessStats.now() - t0
+            }
+            t0 = ProcessStats.now()
+            for (n, k) in ks.enumerated() {
+                SliceResize.bilinear(UnsafeBufferPointer(start: liverProb.readPointer + n * sp, count: sp), width: s, height: s,
+                                     to: native.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny)
+                let hasTumor = tumorProb != nil && withLiver.contains(n)
+                if hasTumor {
+                    SliceResize.bilinear(UnsafeBufferPointer(start: tumorProb!.readPointer + n * sp, count: sp), width: s, height: s,
+                                         to: tumorNative.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny)
+                }
+                let base = k * plane
+                for j in 0..<plane where native[j] >= liverThreshold {
+                    labels[base + j] = hasTumor && tumorNative[j] >= tumorThreshold ? 2 : 1
+                }
+                if prob != nil && hasTumor {
+                    for j in 0..<plane { prob![base + j] = tumorNative[j] }
+                }
+            }
+            times["post"]! += ProcessStats.now() - t0
+            progress?.advance(ks.count)
+        }
+        let t0 = ProcessStats.now()
+        PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
+        if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
+        let voxelML = canon.geometry.spacing.reduce(1, *) / 1000
+        let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }
+        let tumorVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }
+        let tumorCount = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: canon.shape).count }
+        let outLabels = reo.revert(Volume<UInt8>(geometry: canon.geometry, voxels: labels, transformCodes: volume.transformCodes))
+        let outProb = prob.map { reo.revert(Volume<Float>(geometry: canon.geometry, voxels: $0, transformCodes: volume.transformCodes)) }
+        times["post"]! += ProcessStats.now() - t0
+        let summary = CaseSummary(liverML: Double(liverVoxels) * voxelML, tumorCount: tumorCount, tumorML: Double(tumorVoxels) * voxelML,
+                                  tumorBurden: liverVoxels == 0 ? 0 : Double(tumorVoxels) / Double(liverVoxels), seconds: times)
+        return (outLabels, outProb, summary)
+    }
+}

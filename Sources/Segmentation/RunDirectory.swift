@@ -1,0 +1,78 @@
+import Foundation
+import NeuralNet
+import Support
+
+/// What a run directory holds about its model (model.json): enough to rebuild the networks,
+/// preprocess like training did, and resume training.
+public struct ModelManifest: Codable, Equatable, Sendable {
+    public var format = "liverseg-model"
+    public var version = 1
+    public var training: TrainingConfig
+    /// Dataset folder the run was trained on.
+    public var data: String
+    public var trainCases: [String]
+    public var validationCases: [String]
+    public var liverThreshold: Float = 0.5
+    public var tumorThreshold: Float = 0.5
+    /// "default" or "roc-youden" (chosen on the validation cases, seed sec. 3.2.1).
+    public var thresholdSource = "default"
+    public var epochsDone = 0
+    public var totalEpochs = 0
+    public var finished = false
+    public var bestEpoch: Int?
+    public var bestScore: Double?
+    public var trainingSeconds: Double = 0
+}
+
+/// File layout of a run directory.
+public struct RunDirectory: Sendable {
+    public let url: URL
+    public init(_ url: URL) { self.url = url }
+
+    public var manifest: URL { url.appendingPathComponent("model.json") }
+    public var last: URL { url.appendingPathComponent("last.safetensors") }
+    public var best: URL { url.appendingPathComponent("best.safetensors") }
+    public var history: URL { url.appendingPathComponent("history.csv") }
+    public var curve: URL { url.appendingPathComponent("training_curve.png") }
+
+    public func readManifest() throws -> ModelManifest {
+        guard FileManager.default.fileExists(atPath: manifest.path) else {
+            throw SegmentationError("\(url.path): not a LiverSeg run directory (model.json is missing)")
+        }
+        do {
+            return try JSONDecoder().decode(ModelManifest.self, from: Data(contentsOf: manifest))
+        } catch {
+            throw SegmentationError("\(manifest.path): cannot read the model description (\(error))")
+        }
+    }
+
+    public func write(_ m: ModelManifest) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(enc.encode(m), to: manifest)
+    }
+
+    /// The trained model with its thresholds (best weights if present, else last).
+    public func loadModel() throws -> (LiverTumorModel, ModelManifest) {
+        let m = try readManifest()
+        let t = m.training
+        let model = LiverTumorModel(kind: t.kind, size: t.size, unet: t.unet, liverWindow: t.liverWindow,
+                                    tumorWindow: t.tumorWindow, seed: t.seed)
+        let weights = FileManager.default.fileExists(atPath: best.path) ? best : last
+        guard FileManager.default.fileExists(atPath: weights.path) else {
+            throw SegmentationError("\(url.path): no weights (best.safetensors or last.safetensors); has training run?")
+        }
+        let contents = try SafeTensors.read(weights)
+        try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: weights.path, ignoringPrefixes: ["opt."])
+        model.liverThreshold = m.liverThreshold
+        model.tumorThreshold = m.tumorThreshold
+        return (model, m)
+    }
+}
+
+/// Adapts a two-network model to `Module` for checkpointing.
+final class ModelVariables: Module {
+    let model: LiverTumorModel
+    init(_ model: LiverTumorModel) { self.model = model }
+    func namedVariables(prefix: String) -> [(String, Variable)] { model.namedVariables }
+}

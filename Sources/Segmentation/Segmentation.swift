@@ -1,1 +1,0 @@
-// Segmentation module: see DESIGN.md.

@@ -1,0 +1,106 @@
+import Foundation
+import MedicalImage
+import Support
+
+/// Training slices kept compactly: HU as Int16 and labels as UInt8 at the model's input
+/// size (2 + 1 bytes a pixel instead of 4 + 4), so LiTS-sized datasets fit in memory without
+/// holding any volume as float longer than it takes to cut its slices. Windows are applied
+/// when a batch is made, so the liver and tumor networks share one cache.
+public final class SliceDataset {
+    public let size: Int
+    public private(set) var hu: [Int16] = []
+    public private(set) var labels: [UInt8] = []
+    /// Index into `caseNames` of each slice's case.
+    public private(set) var caseOfSlice: [Int] = []
+    public private(set) var caseNames: [String] = []
+    /// The cascade's liver mask M from network A for each slice (set before training B).
+    public var predictedLiver: [UInt8]?
+
+    public var count: Int { caseOfSlice.count }
+    var pixels: Int { size * size }
+
+    public init(size: Int) {
+        precondition(size > 0, "SliceDataset: size must be positive")
+        self.size = size
+    }
+
+    /// Reads, checks and slices `cases`. Slices with liver are all kept (the seed trains on
+    /// those); slices without liver are sampled at `nonLiverFraction` of that number so the
+    /// model also learns to answer "no liver".
+    public convenience init(cases: [CaseFiles], size: Int, nonLiverFraction: Double, seed: UInt64, progressLabel: String? = nil) throws {
+        self.init(size: size)
+        let bar = progressLabel.map { ProgressBar(total: cases.count, label: $0) }
+        for (ci, c) in cases.enumerated() {
+            try add(c, nonLiverFraction: nonLiverFraction, rng: SeededRNG(seed: seed, stream: UInt64(ci)))
+            bar?.advance(status: c.name)
+        }
+        bar?.finish()
+    }
+
+    /// Loads a case's image and labels in canonical (RAS) orientation, checking they belong together.
+    public static func loadCase(_ c: CaseFiles) throws -> (image: Volume<Float>, labels: Volume<UInt8>) {
+        guard let labelURL = c.labels else { throw SegmentationError("case \(c.name): no label map") }
+        let image = try MedicalImageReader.read(c.image)
+        let labels = try MedicalImageReader.readLabels(labelURL)
+        guard image.shape == labels.shape else {
+            throw SegmentationError("case \(c.name): image \(c.image.lastPathComponent) has shape \(image.shape) but labels \(labelURL.lastPathComponent) have \(labels.shape)")
+        }
+        let maxAffineDiff = zip(image.geometry.affine, labels.geometry.affine).map { abs($0 - $1) }.max() ?? 0
+        guard maxAffineDiff < 1e-3 else {
+            throw SegmentationError("case \(c.name): image and labels have different affines (largest difference \(maxAffineDiff) mm)")
+        }
+        if let bad = labels.voxels.first(where: { $0 > 2 }) {
+            throw SegmentationError("case \(c.name): label value \(bad) in \(labelURL.lastPathComponent); expected 0 background, 1 liver, 2 tumor")
+        }
+        if let bad = image.voxels.first(where: { !$0.isFinite }) {
+            throw SegmentationError("case \(c.name): \(c.image.lastPathComponent) holds a non-finite intensity (\(bad))")
+        }
+        let ri = try image.reoriented(to: "RAS").volume
+        let rl = try labels.reoriented(to: "RAS").volume
+        return (ri, rl)
+    }
+
+    func add(_ c: CaseFiles, nonLiverFraction: Double, rng: SeededRNG) throws {
+        var rng = rng
+        let (image, lab) = try Self.loadCase(c)
+        let (nx, ny, nz) = (image.shape[0], image.shape[1], image.shape[2])
+        let plane = nx * ny
+        var liverSlices: [Int] = [], otherSlices: [Int] = []
+        for k in 0..<nz {
+            let hasLiver = lab.voxels[(k * plane)..<((k + 1) * plane)].contains { $0 >= 1 }
+            if hasLiver { liverSlices.append(k) } else { otherSlices.append(k) }
+        }
+        guard !liverSlices.isEmpty else {
+            throw SegmentationError("case \(c.name): \(c.labels!.lastPathComponent) contains no liver (label 1 or 2); every training case needs one")
+        }
+        for i in stride(from: otherSlices.count - 1, to: 0, by: -1) { otherSlices.swapAt(i, rng.below(i + 1)) }
+        let extra = min(otherSlices.count, Int((Double(liverSlices.count) * nonLiverFraction).rounded()))
+        let chosen = (liverSlices + otherSlices.prefix(extra)).sorted()
+        let caseIndex = caseNames.count
+        caseNames.append(c.name)
+        var fbuf = [Float](repeating: 0, count: pixels)
+        var lbuf = [UInt8](repeating: 0, count: pixels)
+        hu.reserveCapacity(hu.count + chosen.count * pixels)
+        labels.reserveCapacity(labels.count + chosen.count * pixels)
+        for k in chosen {
+            image.voxels.withUnsafeBufferPointer { src in
+                fbuf.withUnsafeMutableBufferPointer { dst in
+                    SliceResize.bilinear(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
+                                         to: dst, width: size, height: size)
+                }
+            }
+            lab.voxels.withUnsafeBufferPointer { src in
+                lbuf.withUnsafeMutableBufferPointer { dst in
+                    SliceResize.nearest(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
+                                        to: dst, width: size, height: size)
+                }
+            }
+            hu.append(contentsOf: fbuf.map { Int16(max(-32768, min(32767, $0.rounded()))) })
+            labels.append(contentsOf: lbuf)
+            caseOfSlice.append(caseIndex)
+        }
+    }
+
+    /// Pixel range of slice `i`.
+    @inline(__always) func range(_ i: Int) -> Range<Int> { (i * pixels)..<((i + 1) * pixels) }
+}

@@ -1,0 +1,398 @@
+import Evaluation
+import Foundation
+import MedicalImage
+import NeuralNet
+import Support
+import Tensor
+
+/// One row of history.csv.
+public struct EpochRecord: Sendable, Equatable {
+    public var epoch: Int
+    public var phase: String
+    public var trainLoss: Double
+    public var liverDice: Double?, liverIoU: Double?, tumorDice: Double?, tumorIoU: Double?
+    public var seconds: Double
+
+    static let header = "epoch,phase,train_loss,val_liver_dice,val_liver_iou,val_tumor_dice,val_tumor_iou,seconds"
+    var csv: String {
+        func f(_ v: Double?) -> String { v.map { String(format: "%.6f", $0) } ?? "" }
+        return "\(epoch),\(phase),\(f(trainLoss)),\(f(liverDice)),\(f(liverIoU)),\(f(tumorDice)),\(f(tumorIoU)),\(String(format: "%.2f", seconds))"
+    }
+    init(epoch: Int, phase: String, trainLoss: Double, liverDice: Double?, liverIoU: Double?, tumorDice: Double?, tumorIoU: Double?, seconds: Double) {
+        self.epoch = epoch; self.phase = phase; self.trainLoss = trainLoss; self.liverDice = liverDice
+        self.liverIoU = liverIoU; self.tumorDice = tumorDice; self.tumorIoU = tumorIoU; self.seconds = seconds
+    }
+    init?(csv line: Substring) {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard f.count == 8, let e = Int(f[0]), let l = Double(f[2]), let s = Double(f[7]) else { return nil }
+        self.init(epoch: e, phase: f[1], trainLoss: l, liverDice: Double(f[3]), liverIoU: Double(f[4]),
+                  tumorDice: Double(f[5]), tumorIoU: Double(f[6]), seconds: s)
+    }
+    /// Model-selection score: mean of liver and tumor Dice (a missing value counts 0).
+    var score: Double { ((liverDice ?? 0) + (tumorDice ?? 0)) / 2 }
+}
+
+/// Training stopped on purpose (tests simulate a crash this way) or by a diverging loss.
+public enum TrainingInterruption: Error, CustomStringConvertible {
+    case stoppedAfter(epochs: Int)
+    case nonFiniteLoss(epoch: Int, step: Int, value: Float, keptCheckpoint: String)
+    public var description: String {
+        switch self {
+        case .stoppedAfter(let e): return "training stopped after \(e) epoch(s) as requested"
+        case .nonFiniteLoss(let e, let s, let v, let ckpt):
+            return "training stopped: the loss became \(v) at epoch \(e + 1), step \(s + 1) (try a lower learning rate); the last good checkpoint is kept at \(ckpt)"
+        }
+    }
+}
+
+/// Trains one of the seed's systems on a dataset, epoch by epoch, with validation,
+/// checkpoints after every epoch (atomic writes) and exact resumption.
+public final class Trainer {
+    public let run: RunDirectory
+    public private(set) var manifest: ModelManifest
+    public let model: LiverTumorModel
+    let trainSet: SliceDataset
+    let valSet: SliceDataset
+    public private(set) var history: [EpochRecord] = []
+    let phases: [Phase]
+    var optimizer: Optimizer?
+    var optimizerPhase: Int?
+    /// Stop (as if the process were killed) after this many epochs of this call (tests).
+    public var stopAfterEpochs: Int?
+    /// Multiplies every loss, to provoke divergence in tests.
+    public var lossScaleForTesting: Float = 1
+    public var quiet = false
+
+    struct Phase {
+        enum Nets { case oneStep, liver, tumor, joint }
+        let name: String, nets: Nets, epochs: Int, learningRate: Float, stage2: Bool
+    }
+
+    static func phases(_ c: TrainingConfig) -> [Phase] {
+        let all: [Phase]
+        switch c.kind {
+        case .oneStep:
+            all = [Phase(name: "one-step", nets: .oneStep, epochs: c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
+                   Phase(name: "one-step-balanced", nets: .oneStep, epochs: c.stage2Epochs, learningRate: c.learningRate2, stage2: true)]
+        case .cascade:
+            all = [Phase(name: "liver", nets: .liver, epochs: c.liverEpochs ?? c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
+                   Phase(name: "tumor", nets: .tumor, epochs: c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
+                   Phase(name: "tumor-weighted", nets: .tumor, epochs: c.stage2Epochs, learningRate: c.learningRate2, stage2: true)]
+        case .joint:
+            all = [Phase(name: "joint", nets: .joint, epochs: c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
+                   Phase(name: "joint-weighted", nets: .joint, epochs: c.stage2Epochs, learningRate: c.learningRate2, stage2: true)]
+        }
+        return all.filter { $0.epochs > 0 }
+    }
+
+    /// A new run in `runDir` (which must not hold a run already: nothing there is overwritten).
+    public static func start(data: URL, config: TrainingConfig, runDir: URL, quiet: Bool = false) throws -> Trainer {
+        try config.validate()
+        let run = RunDirectory(runDir)
+        if FileManager.default.fileExists(atPath: run.manifest.path) {
+            throw SegmentationError("\(runDir.path) already holds a run (model.json); use --resume \(runDir.path) or another --out")
+        }
+        let cases = try CaseDiscovery.cases(in: data)
+        var names = cases.map(\.name)
+        var rng = SeededRNG(seed: config.seed, stream: 7)
+        for i in stride(from: names.count - 1, to: 0, by: -1) { names.swapAt(i, rng.below(i + 1)) }
+        let nVal = cases.count >= 2 && config.validationFraction > 0
+            ? min(cases.count - 1, max(1, Int((Double(cases.count) * config.validationFraction).rounded()))) : 0
+        let valNames = Array(names.prefix(nVal)).sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+        let trainNames = Array(names.dropFirst(nVal)).sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+        var m = ModelManifest(training: config, data: data.path, trainCases: trainNames, validationCases: valNames)
+        m.totalEpochs = phases(config).reduce(0) { $0 + $1.epochs }
+        return try Trainer(run: run, manifest: m, cases: cases, quiet: quiet, isNew: true)
+    }
+
+    /// Continues the run in `runDir` after its last completed epoch.
+    public static func resume(runDir: URL, quiet: Bool = false) throws -> Trainer {
+        let run = RunDirectory(runDir)
+        let m = try run.readManifest()
+        let cases = try CaseDiscovery.cases(in: URL(fileURLWithPath: m.data))
+        return try Trainer(run: run, manifest: m, cases: cases, quiet: quiet, isNew: false)
+    }
+
+    init(run: RunDirectory, manifest: ModelManifest, cases: [CaseFiles], quiet: Bool, isNew: Bool) throws {
+        self.run = run
+        self.manifest = manifest
+        self.quiet = quiet
+        let c = manifest.training
+        phases = Self.phases(c)
+        model = LiverTumorModel(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow, seed: c.seed)
+        let byName = Dictionary(uniqueKeysWithValues: cases.map { ($0.name, $0) })
+        func pick(_ names: [String]) throws -> [CaseFiles] {
+            try names.map { n in
+                guard let c = byName[n] else { throw SegmentationError("case \(n) of this run is no longer in \(manifest.data)") }
+                return c
+            }
+        }
+        trainSet = try SliceDataset(cases: pick(manifest.trainCases), size: c.size, nonLiverFraction: c.nonLiverFraction,
+                                    seed: c.seed, progressLabel: quiet ? nil : "loading training cases  ")
+        valSet = try SliceDataset(cases: pick(manifest.validationCases), size: c.size, nonLiverFraction: c.nonLiverFraction,
+                                  seed: c.seed &+ 99, progressLabel: quiet || manifest.validationCases.isEmpty ? nil : "loading validation cases")
+        if isNew {
+            try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
+            try run.write(manifest)
+        } else if manifest.epochsDone > 0 {
+            try restoreLast()
+        }
+    }
+
+    func say(_ s: String) { if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+
+    /// Phase index and epoch within it of global epoch e.
+    func phase(of e: Int) -> (Int, Int) {
+        var rest = e
+        for (i, p) in phases.enumerated() {
+            if rest < p.epochs { return (i, rest) }
+            rest -= p.epochs
+        }
+        return (phases.count, 0)
+    }
+
+    func parameters(_ p: Phase) -> [Variable] {
+        switch p.nets {
+        case .oneStep, .liver: return model.netA.parameters
+        case .tumor: return model.netB!.parameters
+        case .joint: return model.netA.parameters + model.netB!.parameters
+        }
+    }
+
+    func makeOptimizer(_ p: Phase) -> Optimizer {
+        let c = manifest.training
+        return c.optimizer == "adam"
+            ? Adam(parameters(p), learningRate: p.learningRate)
+            : SGD(parameters(p), learningRate: p.learningRate, momentum: c.momentum)
+    }
+
+    // MARK: checkpoints
+
+    func saveLast(phaseIndex: Int) throws {
+        let extra = (optimizer?.state ?? []).map { ("opt." + $0.0, $0.1) }
+        try Checkpoint.save(ModelVariables(model), extra: extra,
+                            metadata: ["epochs_done": "\(manifest.epochsDone)", "phase": "\(phaseIndex)", "format": "liverseg-checkpoint"],
+                            to: run.last)
+    }
+
+    func restoreLast() throws {
+        let contents = try SafeTensors.read(run.last)
+        try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: run.last.path, ignoringPrefixes: ["opt."])
+        guard let done = contents.metadata["epochs_done"].flatMap(Int.init), done == manifest.epochsDone else {
+            throw SegmentationError("\(run.last.path): checkpoint epoch does not match model.json (\(manifest.epochsDone) epochs done)")
+        }
+        let (pi, _) = phase(of: done)
+        if pi < phases.count, contents.metadata["phase"] == "\(pi)" {
+            let opt = makeOptimizer(phases[pi])
+            var state: [String: Tensor] = [:]
+            for (k, v) in contents.tensors where k.hasPrefix("opt.") { state[String(k.dropFirst(4))] = v }
+            try opt.loadState(state)
+            optimizer = opt
+            optimizerPhase = pi
+        }
+        if let text = try? String(contentsOf: run.history, encoding: .utf8) {
+            history = text.split(separator: "\n").dropFirst().compactMap { EpochRecord(csv: $0) }.filter { $0.epoch < done }
+        }
+        say("resuming \(run.url.path) after epoch \(done) of \(manifest.totalEpochs)")
+    }
+
+    func writeHistory() throws {
+        let text = ([EpochRecord.header] + history.map(\.csv)).joined(separator: "\n") + "\n"
+        try AtomicFile.write(Data(text.utf8), to: run.history)
+        let epochs = history.map { Double($0.epoch + 1) }
+        let img = Figures.trainingCurves(epochs: epochs, series: [
+            ("train loss", history.map { $0.trainLoss }),
+            ("val liver Dice", history.map { $0.liverDice }),
+            ("val tumor Dice", history.map { $0.tumorDice }),
+        ], title: "Training: \(manifest.training.kind.rawValue)")
+        try img.write(to: run.curve)
+    }
+
+    // MARK: training
+
+    /// Runs the remaining epochs, then picks thresholds by ROC on the validation cases.
+    public func train() throws {
+        let c = manifest.training
+        let startTime = ProcessStats.now() - manifest.trainingSeconds
+        var epochsThisCall = 0
+        while manifest.epochsDone < manifest.totalEpochs {
+            if let stop = stopAfterEpochs, epochsThisCall >= stop { throw TrainingInterruption.stoppedAfter(epochs: epochsThisCall) }
+            let e = manifest.epochsDone
+            let (pi, _) = phase(of: e)
+            let p = phases[pi]
+            if optimizerPhase != pi { optimizer = makeOptimizer(p); optimizerPhase = pi }
+            if p.nets == .tumor && trainSet.predictedLiver == nil { predictMasks(trainSet) }
+            let t0 = ProcessStats.now()
+            let loss = try runEpoch(e, phase: p)
+            let (ld, li, td, ti) = validate()
+            let record = EpochRecord(epoch: e, phase: p.name, trainLoss: loss, liverDice: ld, liverIoU: li, tumorDice: td, tumorIoU: ti,
+                                     seconds: ProcessStats.now() - t0)
+            history.append(record)
+            manifest.epochsDone = e + 1
+            manifest.trainingSeconds = ProcessStats.now() - startTime
+            try saveLast(phaseIndex: pi)
+            // The best model is chosen among epochs where every network has been trained
+            // (for the cascade: once B has started), by mean validation Dice.
+            let complete = c.kind != .cascade || p.nets == .tumor
+            if complete && (manifest.bestScore == nil || record.score > manifest.bestScore! || valSet.count == 0) {
+                manifest.bestScore = record.score
+                manifest.bestEpoch = e + 1
+                try Checkpoint.save(ModelVariables(model), metadata: ["epoch": "\(e + 1)", "format": "liverseg-model"], to: run.best)
+            }
+            try writeHistory()
+            try run.write(manifest)
+            func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
+            say("epoch \(e + 1)/\(manifest.totalEpochs) [\(p.name)] loss \(String(format: "%.4f", loss))  val liver Dice \(f(ld)) IoU \(f(li))  tumor Dice \(f(td)) IoU \(f(ti))  \(String(format: "%.1f", record.seconds)) s")
+            epochsThisCall += 1
+        }
+        if !manifest.finished {
+            try finish()
+        }
+    }
+
+    func runEpoch(_ e: Int, phase p: Phase) throws -> Double {
+        let c = manifest.training
+        var rng = SeededRNG(seed: c.seed, stream: 1_000 + UInt64(e))
+        // Dropout masks depend only on (seed, epoch): a resumed run draws what the uninterrupted one would.
+        model.netA.random = RandomSource(seed: c.seed &+ UInt64(e) &* 7_919)
+        model.netB?.random = RandomSource(seed: c.seed &+ UInt64(e) &* 7_919 &+ 1)
+        var order = Array(0..<trainSet.count)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+        if let cap = c.maxSlicesPerEpoch { order = Array(order.prefix(cap)) }
+        let steps = (order.count + c.batchSize - 1) / c.batchSize
+        let bar = quiet ? nil : ProgressBar(total: steps, label: "epoch \(e + 1)/\(manifest.totalEpochs) \(p.name)")
+        var total = 0.0
+        for s in 0..<steps {
+            let idx = Array(order[(s * c.batchSize)..<min(order.count, (s + 1) * c.batchSize)])
+            let batch = TrainingBatch(trainSet, indices: idx, augmentation: c.augmentation, rng: &rng)
+            let loss = step(batch, phase: p)
+            let v = loss.value[flat: 0]
+            guard v.isFinite else {
+                bar?.finish(status: "loss \(v)")
+                throw TrainingInterruption.nonFiniteLoss(epoch: e, step: s, value: v,
+                                                         keptCheckpoint: manifest.epochsDone > 0 ? run.last.path : "(none yet: no epoch completed)")
+            }
+            loss.backward()
+            optimizer!.step()
+            total += Double(v)
+            bar?.advance(status: String(format: "loss %.4f", total / Double(s + 1)))
+        }
+        bar?.finish(status: String(format: "loss %.4f", total / Double(max(steps, 1))))
+        return total / Double(max(steps, 1))
+    }
+
+    /// Forward pass and loss of one batch (graph recorded for backward).
+    func step(_ b: TrainingBatch, phase p: Phase) -> Variable {
+        let c = manifest.training
+        let tumorWeighting: BinaryWeighting = p.stage2 ? c.tumorWeighting : .none
+        for n in [model.netA, model.netB].compactMap({ $0 }) { n.zeroGradients() }
+        var loss: Variable
+        switch p.nets {
+        case .oneStep:
+            let z = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
+            loss = Losses.crossEntropy(logits: z, labels: b.classes, weighting: p.stage2 ? .balanced : .none)
+        case .liver:
+            let z = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
+            loss = Losses.binaryCrossEntropy(logits: z, targets: b.liver)
+        case .tumor:
+            // B learns tumor inside the liver that A found: input w(M·X), target M·B (eq. 2.2's B̄).
+            let m = b.mask!
+            let z = model.netB!(Variable(model.tumorInput(b.hu, mask: m)), training: true)
+            loss = Losses.binaryCrossEntropy(logits: z, targets: b.tumor * m, weighting: tumorWeighting)
+        case .joint:
+            // Eq. 2.1: B's input is built from A's current output; the threshold blocks
+            // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
+            // and B from (1 − c)·L_B.
+            let za = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
+            let m = model.mask(fromLiverLogits: za.value)
+            let zb = model.netB!(Variable(model.tumorInput(b.hu, mask: m)), training: true)
+            loss = Losses.joint(Losses.binaryCrossEntropy(logits: za, targets: b.liver),
+                                Losses.binaryCrossEntropy(logits: zb, targets: b.tumor * m, weighting: tumorWeighting), c: c.jointC)
+        }
+        if lossScaleForTesting != 1 { loss = Ops.scale(loss, lossScaleForTesting) }
+        return loss
+    }
+
+    /// The cascade's liver masks M for B's training slices, from the trained network A.
+    func predictMasks(_ data: SliceDataset) {
+        let s = data.size, p = s * s, bs = manifest.training.batchSize * 2
+        var masks = [UInt8](repeating: 0, count: data.count * p)
+        let bar = quiet ? nil : ProgressBar(total: data.count, label: "liver masks for B     ")
+        for start in stride(from: 0, to: data.count, by: bs) {
+            let idx = Array(start..<min(data.count, start + bs))
+            let hu = huTensor(data, idx)
+            let m = Autograd.withoutGradients {
+                model.mask(fromLiverLogits: model.netA(Variable(model.windowed(hu, model.liverWindow)), training: false).value)
+            }
+            for j in 0..<(idx.count * p) { masks[start * p + j] = m[flat: j] > 0 ? 1 : 0 }
+            bar?.advance(idx.count)
+        }
+        bar?.finish()
+        data.predictedLiver = masks
+    }
+
+    func huTensor(_ data: SliceDataset, _ idx: [Int]) -> Tensor {
+        let s = data.size, p = s * s
+        let t = Tensor(uninitializedShape: [idx.count, 1, s, s])
+        let w = t.writePointer
+        for (n, i) in idx.enumerated() {
+            data.hu.withUnsafeBufferPointer { src in for j in 0..<p { w[n * p + j] = Float(src[i * p + j]) } }
+        }
+        return t
+    }
+
+    /// Dice and IoU of liver and tumor over all validation slices (at the model size,
+    /// thresholds 0.5 / the model's current ones).
+    func validate(collect: ((Tensor, Tensor, ArraySlice<UInt8>) -> Void)? = nil) -> (Double?, Double?, Double?, Double?) {
+        guard valSet.count > 0 else { return (nil, nil, nil, nil) }
+        let s = valSet.size, p = s * s, bs = manifest.training.batchSize * 2
+        var lc = (0, 0, 0), tc = (0, 0, 0)   // (tp, fp, fn)
+        for start in stride(from: 0, to: valSet.count, by: bs) {
+            let idx = Array(start..<min(valSet.count, start + bs))
+            let (pl, pt) = model.predict(hu: huTensor(valSet, idx))
+            let truth = valSet.labels[(start * p)..<((start + idx.count) * p)]
+            collect?(pl, pt, truth)
+            let lp = pl.readPointer, tp = pt.readPointer
+            for (j, t) in truth.enumerated() {
+                let liver = lp[j] >= model.liverThreshold, tumor = liver && tp[j] >= model.tumorThreshold
+                let tl = t >= 1, tt = t == 2
+                if liver && tl { lc.0 += 1 } else if liver { lc.1 += 1 } else if tl { lc.2 += 1 }
+                if tumor && tt { tc.0 += 1 } else if tumor { tc.1 += 1 } else if tt { tc.2 += 1 }
+            }
+        }
+        func dice(_ c: (Int, Int, Int)) -> Double? { 2 * c.0 + c.1 + c.2 == 0 ? nil : Double(2 * c.0) / Double(2 * c.0 + c.1 + c.2) }
+        func iou(_ c: (Int, Int, Int)) -> Double? { c.0 + c.1 + c.2 == 0 ? nil : Double(c.0) / Double(c.0 + c.1 + c.2) }
+        return (dice(lc), iou(lc), dice(tc), iou(tc))
+    }
+
+    /// Best weights back in, then thresholds by ROC analysis (Youden's J) on the validation
+    /// slices, as the seed picks its tumor threshold (sec. 3.2.1).
+    func finish() throws {
+        if FileManager.default.fileExists(atPath: run.best.path) {
+            try Checkpoint.load(into: ModelVariables(model), from: run.best, ignoringPrefixes: ["opt."])
+        }
+        if valSet.count > 0 {
+            var liverProbs: [Float] = [], liverTruth: [Bool] = []
+            var tumorProbs: [Float] = [], tumorTruth: [Bool] = []
+            _ = validate { pl, pt, truth in
+                liverProbs += pl.scalars; liverTruth += truth.map { $0 >= 1 }
+                tumorProbs += pt.scalars; tumorTruth += truth.map { $0 == 2 }
+            }
+            let liverROC = try ROC.analyze(probabilities: liverProbs, truth: liverTruth)
+            if let t = liverROC.youdenThreshold { manifest.liverThreshold = Float(t) }
+            // The tumor threshold is chosen among pixels inside the liver at the new liver
+            // threshold: B is only asked about those.
+            var tp: [Float] = [], tt: [Bool] = []
+            for i in 0..<liverProbs.count where liverProbs[i] >= manifest.liverThreshold { tp.append(tumorProbs[i]); tt.append(tumorTruth[i]) }
+            let tumorROC = try ROC.analyze(probabilities: tp, truth: tt)
+            if let t = tumorROC.youdenThreshold { manifest.tumorThreshold = Float(t) }
+            manifest.thresholdSource = "roc-youden"
+            model.liverThreshold = manifest.liverThreshold
+            model.tumorThreshold = manifest.tumorThreshold
+            say(String(format: "thresholds by ROC on validation slices: liver %.3f (AUC %.4f), tumor %.3f (AUC %@)",
+                       manifest.liverThreshold, liverROC.auc ?? .nan, manifest.tumorThreshold, tumorROC.auc.map { String(format: "%.4f", $0) } ?? "n/a"))
+        }
+        manifest.finished = true
+        try run.write(manifest)
+    }
+}

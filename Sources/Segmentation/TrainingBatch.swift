@@ -1,0 +1,41 @@
+import Support
+import Tensor
+
+/// One minibatch cut from a `SliceDataset`, augmented, with every target the systems need.
+struct TrainingBatch {
+    /// HU [B, 1, S, S].
+    var hu: Tensor
+    /// Class indices 0/1/2 [B, S, S] (one-step).
+    var classes: Tensor
+    /// Liver incl. tumor (label ≥ 1) [B, 1, S, S] (network A).
+    var liver: Tensor
+    /// Tumor (label 2) [B, 1, S, S].
+    var tumor: Tensor
+    /// The predicted liver mask M (cascade B), if the dataset has one.
+    var mask: Tensor?
+
+    init(_ data: SliceDataset, indices: [Int], augmentation: Augmentation, rng: inout SeededRNG) {
+        let s = data.size, p = s * s, b = indices.count
+        hu = Tensor(uninitializedShape: [b, 1, s, s])
+        classes = Tensor(uninitializedShape: [b, s, s])
+        liver = Tensor(uninitializedShape: [b, 1, s, s])
+        tumor = Tensor(uninitializedShape: [b, 1, s, s])
+        mask = data.predictedLiver == nil ? nil : Tensor(uninitializedShape: [b, 1, s, s])
+        let hp = hu.writePointer, cp = classes.writePointer, lp = liver.writePointer, tp = tumor.writePointer
+        let mp = mask?.writePointer
+        for (n, i) in indices.enumerated() {
+            let r = data.range(i)
+            var h = data.hu[r].map { Float($0) }
+            var l = Array(data.labels[r])
+            var m: [UInt8]? = data.predictedLiver.map { Array($0[r]) }
+            augmentation.apply(hu: &h, labels: &l, mask: &m, size: s, rng: &rng)
+            for j in 0..<p {
+                hp[n * p + j] = h[j]
+                cp[n * p + j] = Float(l[j])
+                lp[n * p + j] = l[j] >= 1 ? 1 : 0
+                tp[n * p + j] = l[j] == 2 ? 1 : 0
+                if let mp, let m { mp[n * p + j] = Float(m[j]) }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import NeuralNet
+
+/// Everything that defines a training run; saved in the run directory so that `--resume`
+/// continues exactly and `segment` rebuilds the model.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var kind: ModelKind = .cascade
+    /// Side of the square network input (the seed: 512).
+    public var size = 256
+    public var filters = 32
+    public var depth = 4
+    /// Dropout in the up path (the seed: 0.4).
+    public var dropout: Float = 0.4
+    public var batchNorm = false
+    public var batchSize = 4
+    /// Stage 1 (plain cross-entropy) and stage 2 (the tumor weighting) epochs. The cascade
+    /// trains A for `stage1Epochs`, then B for `stage1Epochs` + `stage2Epochs`.
+    public var stage1Epochs = 10
+    public var stage2Epochs = 5
+    /// Liver network epochs for the cascade (nil: stage1Epochs).
+    public var liverEpochs: Int?
+    public var learningRate1: Float = 1e-3
+    public var learningRate2: Float = 1e-4
+    /// "sgd" (the seed: SGD with momentum) or "adam".
+    public var optimizer = "sgd"
+    public var momentum: Float = 0.9
+    /// Stage-2 weighting of the tumor loss: α of eq. 2.2 or the balanced α_k of eq. 2.3.
+    public var tumorWeighting: BinaryWeighting = .balanced
+    /// c of the joint loss (eq. 2.1).
+    public var jointC: Float = 0.5
+    public var liverWindow: IntensityWindow = .liver
+    public var tumorWindow: IntensityWindow = .tumor
+    /// Share of slices without liver, relative to the number with liver.
+    public var nonLiverFraction = 0.15
+    /// Share of cases held out for validation (split by case, never by slice).
+    public var validationFraction = 0.2
+    /// At most this many training slices per epoch (nil: all), drawn anew each epoch.
+    public var maxSlicesPerEpoch: Int?
+    public var augmentation = Augmentation()
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    public var unet: UNetConfig {
+        UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: depth, dropout: dropout, batchNorm: batchNorm)
+    }
+
+    /// Named starting points; every field can still be overridden.
+    /// - demo: fits in minutes on 2 CPU cores (128², F=16, Adam — SGD at the seed's rate needs
+    ///   far more epochs than a demo can spend).
+    /// - full: 256², F=32, longer; the setting for real CT on a CPU.
+    /// - paper: the seed's choices: 512², SGD with momentum at 1e-3 then 1e-4, dropout 0.4.
+    public static func preset(_ name: String) throws -> TrainingConfig {
+        var c = TrainingConfig()
+        switch name {
+        case "demo":
+            c.size = 128; c.filters = 16; c.batchSize = 8
+            c.stage1Epochs = 6; c.stage2Epochs = 2; c.liverEpochs = 6
+            c.optimizer = "adam"; c.learningRate1 = 2e-3; c.learningRate2 = 3e-4
+            c.maxSlicesPerEpoch = 320
+        case "full":
+            c.size = 256; c.filters = 32; c.batchSize = 4
+            c.stage1Epochs = 30; c.stage2Epochs = 10
+            c.optimizer = "adam"; c.learningRate1 = 1e-3; c.learningRate2 = 1e-4
+        case "paper":
+            c.size = 512; c.filters = 32; c.batchSize = 4
+            c.stage1Epochs = 50; c.stage2Epochs = 30
+            c.optimizer = "sgd"; c.learningRate1 = 1e-3; c.learningRate2 = 1e-4
+        default:
+            throw SegmentationError("unknown preset '\(name)'; choose demo, full or paper")
+        }
+        return c
+    }
+
+    public func validate() throws {
+        guard size > 0, size % (1 << depth) == 0 else {
+            throw SegmentationError("size \(size) must be a positive multiple of 2^depth = \(1 << depth)")
+        }
+        guard filters > 0, batchSize > 0, stage1Epochs >= 0, stage2Epochs >= 0, stage1Epochs + stage2Epochs > 0 else {
+            throw SegmentationError("filters and batch size must be positive and at least one epoch must be trained")
+        }
+        guard ["sgd", "adam"].contains(optimizer) else { throw SegmentationError("optimizer must be sgd or adam, got \(optimizer)") }
+        guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
+        guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }
+        guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
+        if case .alpha(let a) = tumorWeighting, !(a > 0 && a < 1) { throw SegmentationError("α must be in (0, 1), got \(a)") }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import MedicalImage
+import Segmentation
+import Support
+import Tensor
+
+struct SegmentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "segment",
+        abstract: "Segment liver (1) and tumor (2) in CT: a NIfTI file, a DICOM folder, or a folder of NIfTI files.",
+        discussion: "The label map is uint8 on the input's grid with the input's affine, so it overlays the CT exactly.")
+
+    @Argument(help: "NIfTI file, DICOM folder/file, or a folder of NIfTI files.") var input: String
+    @Option(help: "Run directory of a trained model.") var model: String
+    @Option(help: "Output label map (.nii or .nii.gz), or a folder for a batch of inputs.") var out: String
+    @Option(help: "Also write the tumor probability (float32 NIfTI) here (single input only).") var prob: String?
+    @Option(help: "Liver threshold (default: the model's).") var thresholdLiver: Float?
+    @Option(help: "Tumor threshold (default: the model's).") var thresholdTumor: Float?
+    @Flag(inversion: .prefixedNo, help: "Keep only the largest 3-D liver component.") var keepLargest = true
+    @Option(help: "DICOM series to read when the folder holds several.") var series: String?
+    @Option(help: "Slices per batch.") var batch: Int = 8
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let threads { Kernels.setThreads(threads); ProcessInfoCores.count = threads }
+        let (model, manifest) = try RunDirectory(URL(fileURLWithPath: self.model)).loadModel()
+        let predictor = Predictor(model: model)
+        predictor.batchSize = batch
+        predictor.keepLargest = keepLargest
+        if let thresholdLiver { predictor.liverThreshold = thresholdLiver }
+        if let thresholdTumor { predictor.tumorThreshold = thresholdTumor }
+        let inputURL = URL(fileURLWithPath: input)
+        let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))
+        if jobs.count > 1 && prob != nil { throw ValidationError("--prob works with a single input") }
+        FileHandle.standardError.write(Data("model: \(manifest.training.kind.rawValue), \(manifest.training.size)², thresholds liver \(predictor.liverThreshold), tumor \(predictor.tumorThreshold)\n".utf8))
+        var failures = 0
+        for (src, dst) in jobs {
+            do {
+                let t0 = ProcessStats.now()
+                let volume = try MedicalImageReader.read(src, seriesUID: series)
+                let tRead = ProcessStats.now() - t0
+                let bar = ProgressBar(total: volume.shape[2], label: src.lastPathComponent)
+                let (labels, probability, summary) = try predictor.segment(volume, tumorProbability: prob != nil, progress: bar)
+                bar.finish()
+                let t1 = ProcessStats.now()
+                try NIfTI.write(labels, to: dst)
+                if let prob, let probability { try NIfTI.write(probability, to: URL(fileURLWithPath: prob)) }
+                let tWrite = ProcessStats.now() - t1
+                let s = summary.seconds
+                print("\(src.lastPathComponent): \(summary.line) → \(dst.path)  [read \(String(format: "%.1f", tRead)) s, liver net \(String(format: "%.1f", s["liver"] ?? 0)) s, tumor net \(String(format: "%.1f", s["tumor"] ?? 0)) s, post \(String(format: "%.1f", s["post"] ?? 0)) s, write \(String(format: "%.1f", tWrite)) s]")
+            } catch {
+                failures += 1
+                FileHandle.standardError.write(Data("error: \(src.path): \(error)\n".utf8))
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// (input, output) pairs: one file or DICOM series, or every NIfTI file of a folder.
+    static func jobs(input: URL, out: URL) throws -> [(URL, URL)] {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: input.path, isDirectory: &isDir) else { throw ValidationError("\(input.path): no such file or folder") }
+        if isDir.boolValue {
+            let niftis = try fm.contentsOfDirectory(atPath: input.path).filter { $0.hasSuffix(".nii") || $0.hasSuffix(".nii.gz") }.sorted()
+            if !niftis.isEmpty {
+                try fm.createDirectory(at: out, withIntermediateDirectories: true)
+                return niftis.map { name in
+                    let stem = name.hasSuffix(".nii.gz") ? String(name.dropLast(7)) : String(name.dropLast(4))
+                    let outName = stem.hasPrefix("volume-") ? "segmentation-" + stem.dropFirst(7) : stem + "_seg"
+                    return (input.appendingPathComponent(name), out.appendingPathComponent(outName + ".nii.gz"))
+                }
+            }
+        }
+        guard out.path.hasSuffix(".nii") || out.path.hasSuffix(".nii.gz") else {
+            throw ValidationError("--out must end in .nii or .nii.gz for a single input")
+        }
+        return [(input, out)]
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import NeuralNet
+import Segmentation
+import Tensor
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the one-step U-Net, the sequential cascade or the jointly trained cascade.",
+        discussion: """
+        DATA is a folder in LiTS layout (volume-N.nii[.gz] + segmentation-N.nii[.gz]) or nnU-Net layout
+        (imagesTr/NAME_0000.nii.gz + labelsTr/NAME.nii.gz). Cases are split into training and validation
+        by case. Every epoch writes RUN_DIR/last.safetensors, best.safetensors, history.csv and
+        training_curve.png atomically; `--resume RUN_DIR` continues after a crash or kill.
+        """)
+
+    @Option(help: "Dataset folder (LiTS or nnU-Net layout).") var data: String?
+    @Option(help: "one-step, cascade or joint.") var model: String = "cascade"
+    @Option(help: "Run directory to create (must not hold a run).") var out: String?
+    @Option(help: "Continue the run in this directory after its last completed epoch.") var resume: String?
+    @Option(help: "Starting point: demo, full or paper.") var preset: String = "demo"
+    @Option(help: "Network input size (square).") var size: Int?
+    @Option(help: "Filters of the first U-Net level.") var filters: Int?
+    @Option(help: "Number of poolings.") var depth: Int?
+    @Option(help: "Dropout in the up path.") var dropout: Float?
+    @Flag(help: "Batch normalization.") var batchNorm = false
+    @Option(help: "Slices per batch.") var batchSize: Int?
+    @Option(help: "Epochs of stage 1 (plain cross-entropy).") var epochs: Int?
+    @Option(help: "Epochs of stage 2 (balanced or α-weighted tumor loss).") var stage2Epochs: Int?
+    @Option(help: "Epochs of the liver network (cascade).") var liverEpochs: Int?
+    @Option(help: "Learning rate of stage 1.") var lr: Float?
+    @Option(help: "Learning rate of stage 2.") var lr2: Float?
+    @Option(help: "sgd or adam.") var optimizer: String?
+    @Option(help: "Tumor loss weighting in stage 2: balanced, or α (e.g. 0.02).") var alpha: String?
+    @Option(help: "c of the joint loss c·L_A + (1−c)·L_B.") var jointC: Float?
+    @Option(help: "At most this many training slices per epoch.") var slicesPerEpoch: Int?
+    @Option(help: "Share of cases held out for validation.") var validation: Double?
+    @Option(help: "Share of slices without liver, relative to slices with liver.") var nonLiver: Double?
+    @Flag(help: "No augmentation.") var noAugment = false
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let threads { Kernels.setThreads(threads); ProcessInfoCores.count = threads }
+        let trainer: Trainer
+        if let resume {
+            trainer = try Trainer.resume(runDir: URL(fileURLWithPath: resume))
+        } else {
+            guard let data, let out else { throw ValidationError("give --data DIR and --out RUN_DIR (or --resume RUN_DIR)") }
+            var c = try TrainingConfig.preset(preset)
+            guard let kind = ModelKind(rawValue: model) else { throw ValidationError("--model must be one-step, cascade or joint") }
+            c.kind = kind
+            if let size { c.size = size }
+            if let filters { c.filters = filters }
+            if let depth { c.depth = depth }
+            if let dropout { c.dropout = dropout }
+            if batchNorm { c.batchNorm = true }
+            if let batchSize { c.batchSize = batchSize }
+            if let epochs { c.stage1Epochs = epochs }
+            if let stage2Epochs { c.stage2Epochs = stage2Epochs }
+            if let liverEpochs { c.liverEpochs = liverEpochs }
+            if let lr { c.learningRate1 = lr }
+            if let lr2 { c.learningRate2 = lr2 }
+            if let optimizer { c.optimizer = optimizer }
+            if let alpha { c.tumorWeighting = try Self.weighting(alpha) }
+            if let jointC { c.jointC = jointC }
+            if let slicesPerEpoch { c.maxSlicesPerEpoch = slicesPerEpoch }
+            if let validation { c.validationFraction = validation }
+            if let nonLiver { c.nonLiverFraction = nonLiver }
+            if noAugment { c.augmentation = .none }
+            if let seed { c.seed = seed }
+            trainer = try Trainer.start(data: URL(fileURLWithPath: data), config: c, runDir: URL(fileURLWithPath: out))
+        }
+        do {
+            try trainer.train()
+        } catch let e as TrainingInterruption {
+            throw CleanExit.message("\(e)")   // printed; see below for the exit code
+        }
+        let m = trainer.manifest
+        print("trained \(m.training.kind.rawValue) in \(String(format: "%.0f", m.trainingSeconds)) s; best epoch \(m.bestEpoch.map(String.init) ?? "–"); thresholds liver \(m.liverThreshold), tumor \(m.tumorThreshold) (\(m.thresholdSource)); model in \(trainer.run.url.path)")
+    }
+
+    static func weighting(_ s: String) throws -> BinaryWeighting {
+        if s == "balanced" { return .balanced }
+        guard let a = Float(s), a > 0, a < 1 else { throw ValidationError("--alpha must be 'balanced' or a number in (0, 1), got \(s)") }
+        return .alpha(a)
+    }
+}
