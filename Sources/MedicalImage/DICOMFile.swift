@@ -296,8 +296,15 @@ struct DICOMParser {
             if tag == Tag.pixelData {
                 throw MedicalImageError(.badHeader, path, "pixel data inside a sequence or item")
             }
-            // Undefined length: a sequence (or UN holding one, always implicit little endian).
-            try skipUndefined(depth: depth + 1, tag: tag)
+            // Undefined length: a sequence, or UN holding one, whose items are always implicit
+            // VR little endian (PS3.5 6.2.2) whatever the data set's encoding.
+            if vr == "UN" {
+                var sub = DICOMParser(bytes: bytes, start: offset, end: end, explicit: false, bigEndian: false, path: path)
+                try sub.skipUndefined(depth: depth + 1, tag: tag)
+                offset = sub.offset
+            } else {
+                try skipUndefined(depth: depth + 1, tag: tag)
+            }
             return (tag, [])
         }
         let n = Int(length)
