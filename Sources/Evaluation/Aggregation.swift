@@ -82,7 +82,12 @@ public struct FigureReference: Sendable, Codable, Equatable {
     public var file: String
     public var caption: String
     public var kind: String
-    public init(file: String, caption: String, kind: String) { self.file = file; self.caption = caption; self.kind = kind }
+    /// The case it shows.
+    public var caseName: String
+    public init(file: String, caption: String, kind: String, caseName: String) {
+        self.file = file; self.caption = caption; self.kind = kind; self.caseName = caseName
+    }
+    enum CodingKeys: String, CodingKey { case file, caption, kind, caseName = "case" }
 }
 
 /// Everything `liverseg evaluate` knows about a dataset; written as evaluation.json.

@@ -12,6 +12,18 @@ public enum EvaluationBenchmark {
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
+    /// User + system CPU seconds of this process: on a loaded machine wall time says little,
+    /// CPU time / cores bounds what an idle machine would take.
+    static func cpu() -> Double {
+        var u = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        #else
+        getrusage(RUSAGE_SELF, &u)
+        #endif
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+
     /// A liver-like ellipsoid with spherical tumors on an nx×ny×nz grid; the prediction is
     /// shifted, slightly enlarged, misses one tumor and adds a false one.
     public static func syntheticPair(shape: [Int]) -> (truth: [UInt8], prediction: [UInt8]) {
@@ -58,23 +70,25 @@ public enum EvaluationBenchmark {
         let (truth, pred) = syntheticPair(shape: shape)
         log("generated \(shape) label pair in \(fmt(now() - t0)) s (not timed below)")
         t0 = now()
+        var c0 = cpu()
         let e = try CaseEvaluator.evaluate(name: "bench", truth: truth, prediction: pred, shape: shape, spacing: spacing)
         let dt = now() - t0
+        let dc = cpu() - c0
         let m = e.metrics
         let detail = m.structures.map { "\($0.name) Dice \(fmt($0.dice ?? .nan, 4)) ASSD \(fmt($0.assd ?? .nan, 3)) HD95 \(fmt($0.hd95 ?? .nan, 3)) mm" }.joined(separator: "; ")
             + "; lesions \(m.lesions?.detected ?? 0)/\(m.lesions?.truthLesions ?? 0)"
-        out.append(Timing(name: "all metrics \(shape.map(String.init).joined(separator: "x"))", seconds: dt, detail: detail))
-        log("all metrics (counts, RI/ARI, surfaces for liver and tumor, lesions): \(fmt(dt)) s — \(detail)")
+        out.append(Timing(name: "all metrics \(shape.map(String.init).joined(separator: "x"))", seconds: dt, detail: detail + "; CPU \(fmt(dc)) s"))
+        log("all metrics (counts, RI/ARI, surfaces for liver and tumor, lesions): wall \(fmt(dt)) s, CPU \(fmt(dc)) s — \(detail)")
         // Surface distances alone for the liver (the dominant part).
-        t0 = now()
+        t0 = now(); c0 = cpu()
         let sd = truth.withUnsafeBufferPointer { tb in
             pred.withUnsafeBufferPointer { pb in
                 SurfaceDistances.compute(prediction: pb, predictionLabels: 1...255, truth: tb, truthLabels: 1...255, shape: shape, spacing: spacing)
             }
         }
-        let ds = now() - t0
-        out.append(Timing(name: "liver surface distances", seconds: ds, detail: "\(sd?.predictionSurfaceVoxels ?? 0)+\(sd?.truthSurfaceVoxels ?? 0) surface voxels"))
-        log("liver surface distances alone: \(fmt(ds)) s (\(sd?.predictionSurfaceVoxels ?? 0) + \(sd?.truthSurfaceVoxels ?? 0) surface voxels)")
+        let ds = now() - t0, dsc = cpu() - c0
+        out.append(Timing(name: "liver surface distances", seconds: ds, detail: "\(sd?.predictionSurfaceVoxels ?? 0)+\(sd?.truthSurfaceVoxels ?? 0) surface voxels; CPU \(fmt(dsc)) s"))
+        log("liver surface distances alone: wall \(fmt(ds)) s, CPU \(fmt(dsc)) s (\(sd?.predictionSurfaceVoxels ?? 0) + \(sd?.truthSurfaceVoxels ?? 0) surface voxels)")
 
         // Probabilities: worst case (every value inside the window) and a realistic one.
         var probs = [Float](repeating: 0, count: probabilityCount)
@@ -101,16 +115,16 @@ public enum EvaluationBenchmark {
                 }
             }
             log("generated \(probabilityCount) probabilities, \(scenario), in \(fmt(now() - t0)) s (not timed)")
-            t0 = now()
+            t0 = now(); c0 = cpu()
             var acc = ROCAccumulator(window: .restricted)
             try probs.withUnsafeBufferPointer { pb in
                 try labels.withUnsafeBufferPointer { lb in try acc.add(probabilities: pb, truth: lb, positiveLabels: 2...2) }
             }
             let r = acc.analyze()
-            let dr = now() - t0
+            let dr = now() - t0, drc = cpu() - c0
             out.append(Timing(name: "restricted AUC, \(scenario)", seconds: dr,
-                              detail: "rAUC \(fmt(r.auc ?? .nan, 6)), \(r.positives + r.negatives) voxels in window, \(r.distinctThresholds) distinct values"))
-            log("restricted AUC over \(probabilityCount) probabilities, \(scenario): \(fmt(dr)) s — rAUC \(fmt(r.auc ?? .nan, 6)), \(r.positives + r.negatives) in window, \(r.distinctThresholds) distinct values, Youden threshold \(fmt(r.youdenThreshold ?? .nan, 6))")
+                              detail: "CPU \(fmt(drc)) s; rAUC \(fmt(r.auc ?? .nan, 6)), \(r.positives + r.negatives) voxels in window, \(r.distinctThresholds) distinct values"))
+            log("restricted AUC over \(probabilityCount) probabilities, \(scenario): wall \(fmt(dr)) s, CPU \(fmt(drc)) s — rAUC \(fmt(r.auc ?? .nan, 6)), \(r.positives + r.negatives) in window, \(r.distinctThresholds) distinct values, Youden threshold \(fmt(r.youdenThreshold ?? .nan, 6))")
         }
         return out
     }

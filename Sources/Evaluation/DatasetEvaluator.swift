@@ -158,8 +158,8 @@ public enum DatasetEvaluator {
             try contour.write(to: dir.appendingPathComponent(c1))
             try overlap.write(to: dir.appendingPathComponent(c2))
             let dice = s.dice.map { Figures.fmt($0, 3) } ?? "n/a"
-            out.append(FigureReference(file: c1, caption: "\(f.name), slice \(k): \(s.name) prediction (red) vs truth (blue), Dice \(dice)", kind: "contour"))
-            out.append(FigureReference(file: c2, caption: "\(f.name), slice \(k): \(s.name) overlap, TP yellow, FP red, FN blue", kind: "overlap"))
+            out.append(FigureReference(file: c1, caption: "\(f.name), slice \(k): \(s.name) prediction (red) vs truth (blue), Dice \(dice)", kind: "contour", caseName: f.name))
+            out.append(FigureReference(file: c2, caption: "\(f.name), slice \(k): \(s.name) overlap, TP yellow, FP red, FN blue", kind: "overlap", caseName: f.name))
         }
         return out
     }

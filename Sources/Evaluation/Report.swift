@@ -51,10 +51,11 @@ public enum Report {
     /// A self-contained HTML page (figures inlined as data URIs; no network needed):
     /// a table laid out like the seed's Table 1, the LiTS metrics, lesion detection, the
     /// ROC/histogram/training figures, the overlay figures, and every case worst first.
-    /// `figureDirectory(i)` is where evaluation i's figure files live.
+    /// `figureDirectories[i]` is where evaluation i's figure files live; overlays of the
+    /// `maxOverlayCases` worst cases are shown.
     public static func html(evaluations: [DatasetEvaluation], figureDirectories: [URL?] = [],
                             training: [(label: String, history: TrainingHistory)] = [],
-                            title: String = "LiverSeg evaluation") throws -> String {
+                            title: String = "LiverSeg evaluation", maxOverlayCases: Int = 6) throws -> String {
         var h = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(esc(title))</title>
@@ -62,7 +63,8 @@ public enum Report {
         body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:24px;color:#222;max-width:1200px}
         h1{font-size:1.6em;margin-bottom:4px} h2{margin-top:32px;border-bottom:1px solid #ccc;padding-bottom:4px}
         table{border-collapse:collapse;margin:8px 0 16px 0;font-size:0.9em}
-        th,td{border:1px solid #bbb;padding:3px 8px;text-align:right} th{background:#eee}
+        th,td{border:1px solid #bbb;padding:3px 8px;text-align:right;white-space:nowrap} th{background:#eee}
+        td small{color:#666} .wide{overflow-x:auto}
         td.l,th.l{text-align:left} tr.group td{background:#f4f4f4;font-weight:bold;text-align:left}
         .null{color:#999} .bad{background:#fde2e2} figure{display:inline-block;margin:8px;vertical-align:top}
         figcaption{font-size:0.85em;color:#444;max-width:560px} img{border:1px solid #ddd;max-width:100%}
@@ -94,13 +96,21 @@ public enum Report {
             for (src, cap) in figs { h += "<figure><img src=\"\(src)\" alt=\"\"><figcaption>\(cap)</figcaption></figure>\n" }
         }
         for (i, e) in evaluations.enumerated() where !e.figures.isEmpty {
-            h += "<h2>Overlays: \(esc(e.label))</h2>\n"
+            // Worst cases first, and only a few of them: a page per dataset must stay light.
+            let order = e.worstFirst.map(\.name)
+            let shown = Array(order.prefix(maxOverlayCases))
+            h += "<h2>Overlays, worst cases first: \(esc(e.label))</h2>\n"
+            if order.count > shown.count {
+                h += "<p class=\"note\">\(shown.count) of \(order.count) cases shown; all figures are in the evaluation folder.</p>\n"
+            }
             let dir = i < figureDirectories.count ? figureDirectories[i] : nil
-            for f in e.figures {
-                guard let dir, let data = try? Data(contentsOf: dir.appendingPathComponent(f.file)) else {
-                    h += "<p class=\"note\">missing figure \(esc(f.file))</p>\n"; continue
+            for name in shown {
+                for f in e.figures where f.caseName == name {
+                    guard let dir, let data = try? Data(contentsOf: dir.appendingPathComponent(f.file)) else {
+                        h += "<p class=\"note\">missing figure \(esc(f.file))</p>\n"; continue
+                    }
+                    h += "<figure><img src=\"data:image/png;base64,\(data.base64EncodedString())\" alt=\"\(esc(f.file))\"><figcaption>\(esc(f.caption))</figcaption></figure>\n"
                 }
-                h += "<figure><img src=\"data:image/png;base64,\(data.base64EncodedString())\" alt=\"\(esc(f.file))\"><figcaption>\(esc(f.caption))</figcaption></figure>\n"
             }
         }
         for e in evaluations { h += caseTable(e) }
@@ -139,8 +149,8 @@ public enum Report {
     }
 
     static func litsTable(_ evals: [DatasetEvaluation]) -> String {
-        let cols = ["dice", "jaccard", "voe", "rvd", "assd", "mssd", "hd95", "precision", "recall", "auc", "rauc", "roc_threshold"]
-        var h = "<h2>LiTS metrics (mean ± sd, median; n used / skipped)</h2>\n<table><tr><th class=\"l\">Model</th><th class=\"l\">Structure</th><th>Dice per case</th><th>Dice global</th>"
+        let cols = ["dice", "voe", "rvd", "assd", "mssd", "hd95", "precision", "recall", "auc", "rauc", "roc_threshold"]
+        var h = "<h2>LiTS metrics</h2>\n<p class=\"note\">Each cell: mean ± sd over cases; below, the median and how many cases were used / skipped (undefined).</p>\n<div class=\"wide\"><table><tr><th class=\"l\">Model</th><th class=\"l\">Structure</th><th>Dice per case</th><th>Dice global</th>"
         h += cols.map { "<th>\($0.uppercased() == "HD95" ? "HD95 [mm]" : ["assd", "mssd"].contains($0) ? $0.uppercased() + " [mm]" : $0.replacingOccurrences(of: "_", with: " "))</th>" }.joined()
         h += "</tr>\n"
         for e in evals {
@@ -149,12 +159,12 @@ public enum Report {
                 for k in cols {
                     guard let m = s.metrics[k], m.n > 0 else { h += "<td>\(num(nil))</td>"; continue }
                     let d = ["assd", "mssd", "hd95"].contains(k) ? 2 : 3
-                    h += "<td>\(num(m.mean, d)) ± \(num(m.sd, d))<br><small>\(num(m.median, d)); \(m.n)/\(m.skipped)</small></td>"
+                    h += "<td>\(num(m.mean, d)) ± \(num(m.sd, d))<br><small>median \(num(m.median, d)) · \(m.n)/\(m.skipped)</small></td>"
                 }
                 h += "</tr>\n"
             }
         }
-        return h + "</table>\n"
+        return h + "</table></div>\n"
     }
 
     static func lesionTable(_ evals: [DatasetEvaluation]) -> String {
@@ -168,7 +178,7 @@ public enum Report {
     }
 
     static func caseTable(_ e: DatasetEvaluation) -> String {
-        var h = "<h2>Cases, worst first: \(esc(e.label))</h2>\n"
+        var h = "<h2>Cases, worst first: \(esc(e.label))</h2>\n<div class=\"wide\">"
         if !e.failures.isEmpty {
             h += "<p><b>Not scored:</b></p><ul>" + e.failures.map { "<li><b>\(esc($0.name))</b>: \(esc($0.error))</li>" }.joined() + "</ul>\n"
         }
@@ -185,6 +195,6 @@ public enum Report {
             }
             h += "<td>\(c.lesions.map { "\($0.detected)/\($0.truthLesions)" } ?? "")</td></tr>\n"
         }
-        return h + "</table>\n"
+        return h + "</table></div>\n"
     }
 }

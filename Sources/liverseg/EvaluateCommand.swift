@@ -40,7 +40,7 @@ struct EvaluateCommand: ParsableCommand {
         let result = DatasetEvaluator.evaluate(files, label: name, figures: outDir?.appendingPathComponent("figures"),
                                                progress: progress)
         var withFigures = result
-        withFigures.figures = result.figures.map { FigureReference(file: "figures/" + $0.file, caption: $0.caption, kind: $0.kind) }
+        withFigures.figures = result.figures.map { FigureReference(file: "figures/" + $0.file, caption: $0.caption, kind: $0.kind, caseName: $0.caseName) }
         if let outDir {
             try AtomicFile.write(Report.json(withFigures), to: outDir.appendingPathComponent("evaluation.json"))
             try AtomicFile.write(Data(Report.csv(result).utf8), to: outDir.appendingPathComponent("cases.csv"))

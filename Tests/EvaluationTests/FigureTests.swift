@@ -78,6 +78,11 @@ import Testing
             #expect(rows.count == 7, "\(ch)")
             #expect(rows.allSatisfy { $0.count == 5 }, "\(ch)")
         }
-        for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.-()" { #expect(BitmapFont.bitmaps[ch] != nil) }
+        // Every character the figures write must have its own glyph (no "?" fallback).
+        for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz .,:-+=/()[]%_'<>" {
+            let bits = BitmapFont.bitmap(ch)
+            #expect(ch == "?" || bits != BitmapFont.bitmaps["?"]!, "no glyph for \(ch)")
+        }
+        #expect(BitmapFont.bitmap(" ").allSatisfy { $0 == 0 })
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import MedicalImage
 
 /// One line of a plot: y values at x positions; nil y values leave a gap.
@@ -53,18 +54,23 @@ public enum Figures {
     }
 
     /// Seed figure 3.3: how many voxels have tumor probability in each 0.01-wide bin of
-    /// (0.01, 0.99), negatives and positives stacked.
+    /// (0.01, 0.99), negatives and positives stacked. The count axis is logarithmic by
+    /// default: the bins near 0.01 hold orders of magnitude more voxels than the rest.
     public static func probabilityHistogram(_ analysis: ROCAnalysis, title: String = "Tumor probability in (0.01, 0.99)",
-                                            width: Int = 640, height: Int = 400) -> RGBImage {
+                                            logarithmic: Bool = true, width: Int = 640, height: Int = 400) -> RGBImage {
         var c = Canvas(width: width, height: height)
         let left = 70, right = width - 20, top = 40, bottom = height - 50
         c.centeredText(title, cx: width / 2, y: 10, scale: 2)
         let totals = zip(analysis.histogramNegatives, analysis.histogramPositives).map { $0 + $1 }
         let maxCount = max(1, totals.max() ?? 1)
-        let ticks = niceTicks(0, Double(maxCount))
-        let yTop = ticks.last ?? Double(maxCount)
+        // Bar heights on a linear or log10(1 + count) scale.
+        let f: (Double) -> Double = logarithmic ? { log10(1 + $0) } : { $0 }
+        let ticks: [Double] = logarithmic
+            ? (0...max(1, Int(log10(Double(maxCount)).rounded(.up)))).map { pow10($0) }
+            : niceTicks(0, Double(maxCount))
+        let yTop = f(ticks.last ?? Double(maxCount))
         func px(_ p: Double) -> Int { left + Int((p - 0.01) / 0.98 * Double(right - left)) }
-        func py(_ v: Double) -> Int { bottom - Int(v / yTop * Double(bottom - top)) }
+        func py(_ v: Double) -> Int { bottom - Int(f(v) / yTop * Double(bottom - top)) }
         for t in ticks {
             c.dashedHLine(left, right, py(t), .grey)
             let s = tickLabel(t)
@@ -73,8 +79,11 @@ public enum Figures {
         for b in 0..<98 {
             let x0 = px(0.01 + 0.01 * Double(b)), x1 = max(x0 + 1, px(0.01 + 0.01 * Double(b + 1)) - 1)
             let n = Double(analysis.histogramNegatives[b]), p = Double(analysis.histogramPositives[b])
-            c.fill(x0, py(n), x1, bottom, Color(150, 150, 150))
-            c.fill(x0, py(n + p), x1, py(n), .falsePositive)
+            // Stacked: the tumor share of the bar's (scaled) height is drawn on top.
+            let h = bottom - py(n + p)
+            let hp = n + p > 0 ? Int((Double(h) * p / (n + p)).rounded()) : 0
+            c.fill(x0, bottom - h, x1, bottom, Color(150, 150, 150))
+            c.fill(x0, bottom - h, x1, bottom - h + hp, .falsePositive)
         }
         c.line(left, bottom, right, bottom, .black); c.line(left, top, left, bottom, .black)
         for p in stride(from: 0.1, through: 0.9001, by: 0.1) {
@@ -82,7 +91,8 @@ public enum Figures {
             c.centeredText(fmt(p, 1), cx: px(p), y: bottom + 8)
         }
         c.centeredText("Probability", cx: (left + right) / 2, y: height - 18)
-        c.verticalText("Voxels", x: 8, y: (top + bottom) / 2 - 18)
+        let yl = logarithmic ? "Voxels (log scale)" : "Voxels"
+        c.verticalText(yl, x: 8, y: (top + bottom) / 2 - BitmapFont.textWidth(yl, scale: 1) / 2)
         c.fill(right - 150, top + 4, right - 140, top + 14, Color(150, 150, 150)); c.text("Background", x: right - 134, y: top + 6)
         c.fill(right - 150, top + 20, right - 140, top + 30, .falsePositive); c.text("Tumor", x: right - 134, y: top + 22)
         return c.image
