@@ -142,6 +142,17 @@ public struct CaseEvaluation: Sendable {
     public var fullROC: ROCAnalysis?
 }
 
+/// Which structures a case is scored as.
+public enum StructureSet: String, Sendable, Codable, CaseIterable {
+    /// `lits` when either map holds label 2, else `binary`.
+    case automatic
+    /// One structure, `foreground` = every non-zero label.
+    case binary
+    /// LiTS: `liver` = label ≥ 1 and `tumor` = label 2, with lesion scores — also for cases
+    /// that happen to have no tumor (their tumor masks are empty, scored by the conventions).
+    case lits
+}
+
 /// Scores one prediction against its truth.
 public enum CaseEvaluator {
     /// Scores label maps of one grid (i fastest, `shape` = [nx, ny, nz], `spacing` in mm).
@@ -150,7 +161,7 @@ public enum CaseEvaluator {
     /// (≥ 1) and `tumor` (2), with lesion scores. Labels above 2 are an error.
     /// `probabilities` (same grid, in [0, 1]) are for the last structure (tumor or foreground).
     public static func evaluate(name: String, truth: [UInt8], prediction: [UInt8], shape: [Int], spacing: [Double],
-                                probabilities: [Float]? = nil) throws -> CaseEvaluation {
+                                probabilities: [Float]? = nil, structures: StructureSet = .automatic) throws -> CaseEvaluation {
         try SurfaceDistances.checkGrid(count: prediction.count, other: truth.count, shape: shape, spacing: spacing)
         return try truth.withUnsafeBufferPointer { t in
             try prediction.withUnsafeBufferPointer { p in
@@ -159,16 +170,19 @@ public enum CaseEvaluator {
                         throw EvaluationError("\(name): probability map has \(probabilities.count) voxels, labels have \(truth.count)")
                     }
                     return try probabilities.withUnsafeBufferPointer {
-                        try evaluate(name: name, truth: t, prediction: p, shape: shape, spacing: spacing, probabilities: $0)
+                        try evaluate(name: name, truth: t, prediction: p, shape: shape, spacing: spacing, probabilities: $0,
+                                     structures: structures)
                     }
                 }
-                return try evaluate(name: name, truth: t, prediction: p, shape: shape, spacing: spacing, probabilities: nil)
+                return try evaluate(name: name, truth: t, prediction: p, shape: shape, spacing: spacing, probabilities: nil,
+                                    structures: structures)
             }
         }
     }
 
     public static func evaluate(name: String, truth t: UnsafeBufferPointer<UInt8>, prediction p: UnsafeBufferPointer<UInt8>,
-                                shape: [Int], spacing: [Double], probabilities: UnsafeBufferPointer<Float>?) throws -> CaseEvaluation {
+                                shape: [Int], spacing: [Double], probabilities: UnsafeBufferPointer<Float>?,
+                                structures requested: StructureSet = .automatic) throws -> CaseEvaluation {
         try SurfaceDistances.checkGrid(count: p.count, other: t.count, shape: shape, spacing: spacing)
         let table = ContingencyTable(truth: t, prediction: p)
         var maxLabel = 0
@@ -182,9 +196,10 @@ public enum CaseEvaluator {
             let bad = (3..<256).first { rowSums[$0] > 0 || colSums[$0] > 0 }!
             throw EvaluationError("\(name): label \(bad) in the \(inTruth ? "truth" : "prediction"); expected 0/1 masks or 0/1/2 LiTS label maps")
         }
-        let labelMap = maxLabel == 2
+        let labelMap = requested == .lits || (requested == .automatic && maxLabel == 2)
         let structures: [Structure] = labelMap ? [.liver, .tumor] : [.foreground]
-        let k = labelMap ? 3 : 2
+        // Multi-class scores over the labels actually used (0/1 masks: 2 classes).
+        let k = max(2, maxLabel + 1)
         var small = [Int](repeating: 0, count: k * k)
         for r in 0..<k { for c in 0..<k { small[r * k + c] = table.counts[r * 256 + c] } }
         let labels = ContingencyTable(rows: k, columns: k, counts: small)

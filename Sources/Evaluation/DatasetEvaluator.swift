@@ -91,7 +91,11 @@ public enum DatasetEvaluator {
     /// recorded by name and the rest are still scored. With `figures`, writes a contour
     /// overlay and an overlap map per case (at the slice with the most tumor or foreground)
     /// into that folder, file names relative to it.
+    ///
+    /// `structures: .automatic` scores LiTS-named cases (`segmentation-N`) as LiTS label maps
+    /// even when a case has no tumor, so every case of a dataset has the same structures.
     public static func evaluate(_ files: [CaseFiles], label: String, figures: URL? = nil,
+                                structures: StructureSet = .automatic,
                                 progress: ((String) -> Void)? = nil) -> DatasetEvaluation {
         var acc = DatasetAccumulator()
         var refs: [FigureReference] = []
@@ -112,8 +116,10 @@ public enum DatasetEvaluator {
                     probs = v
                 }
                 let spacing = t.geometry.spacing
+                let set: StructureSet = structures == .automatic && litsNumber(f.name, prefixes: ["segmentation-"]) != nil
+                    ? .lits : structures
                 let e = try CaseEvaluator.evaluate(name: f.name, truth: t.voxels, prediction: p.voxels, shape: t.shape,
-                                                   spacing: spacing, probabilities: probs?.voxels)
+                                                   spacing: spacing, probabilities: probs?.voxels, structures: set)
                 let positive = e.metrics.structures.count == 2 ? Structure.tumor.labels : Structure.foreground.labels
                 if let probs {
                     try probs.voxels.withUnsafeBufferPointer { pb in

@@ -66,16 +66,25 @@ struct EnvelopeScratch {
     var values: [Double]
     var vertices: [Int]
     var bounds: [Double]
+    /// 1 / (2 w d) for d = 0..<capacity: the parabola intersections then need no division.
+    var reciprocals: [Double]
+    var reciprocalWeight = Double.nan
 
     init(capacity: Int) {
         values = [Double](repeating: 0, count: capacity)
         vertices = [Int](repeating: 0, count: capacity)
         bounds = [Double](repeating: 0, count: capacity + 1)
+        reciprocals = [Double](repeating: 0, count: capacity)
     }
 
     /// In place: d[q] ← min_p ( w (q − p)² + d[p] ) along the line.
     @inline(__always)
     mutating func transform(_ d: UnsafeMutablePointer<Double>, stride s: Int, count n: Int, weight w: Double) {
+        if w != reciprocalWeight {
+            for i in 1..<max(1, reciprocals.count) { reciprocals[i] = 1 / (2 * w * Double(i)) }
+            reciprocalWeight = w
+        }
+        reciprocals.withUnsafeBufferPointer { rec in
         values.withUnsafeMutableBufferPointer { fv in
             vertices.withUnsafeMutableBufferPointer { v in
                 bounds.withUnsafeMutableBufferPointer { z in
@@ -98,7 +107,9 @@ struct EnvelopeScratch {
                         var sIntersect: Double
                         while true {
                             let p = v[k]
-                            sIntersect = (aq - (fv[p] + w * Double(p * p))) / (2 * w * Double(q - p))
+                            // Rounding may differ from a division only where two parabolas
+                            // tie, and there either one gives the same distance.
+                            sIntersect = (aq - (fv[p] + w * Double(p * p))) * rec[q - p]
                             if sIntersect <= z[k] && k > 0 { k -= 1 } else { break }
                         }
                         if sIntersect <= z[k] {
@@ -119,6 +130,7 @@ struct EnvelopeScratch {
                     }
                 }
             }
+        }
         }
     }
 }

@@ -22,6 +22,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Write per-case metrics as CSV to this file.") var csv: String?
     @Option(name: .long, help: "Write evaluation.json, cases.csv and overlay figures into this folder (input of `report`).") var out: String?
     @Option(name: .long, help: "Model name shown in reports (default: the prediction folder's name).") var label: String?
+    @Option(name: .long, help: "Structures: automatic (LiTS names or label 2 → liver+tumor, else foreground), binary, lits.")
+    var structures: String = "automatic"
 
     func run() throws {
         let predURL = URL(fileURLWithPath: pred)
@@ -32,13 +34,16 @@ struct EvaluateCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        guard let set = StructureSet(rawValue: structures) else {
+            throw ValidationError("--structures must be automatic, binary or lits, got \(structures)")
+        }
         let outDir = out.map { URL(fileURLWithPath: $0) }
         let name = label ?? predURL.deletingPathExtension().lastPathComponent
         let progress: (String) -> Void = { line in
             FileHandle.standardError.write(Data("evaluate: \(line)\n".utf8))
         }
         let result = DatasetEvaluator.evaluate(files, label: name, figures: outDir?.appendingPathComponent("figures"),
-                                               progress: progress)
+                                               structures: set, progress: progress)
         var withFigures = result
         withFigures.figures = result.figures.map { FigureReference(file: "figures/" + $0.file, caption: $0.caption, kind: $0.kind, caseName: $0.caseName) }
         if let outDir {

@@ -135,6 +135,28 @@ func expectClose(_ a: Double?, _ b: Double?, _ tol: Double, _ what: String, sour
         }
     }
 
+    @Test func litsCaseWithoutTumorKeepsBothStructures() throws {
+        // Liver only, no tumor anywhere: LiTS scoring still reports a tumor structure, with the
+        // both-empty conventions, and lesion counts of zero.
+        let t: [UInt8] = [0, 1, 1, 1, 0, 0], p: [UInt8] = [0, 0, 1, 1, 1, 0]
+        let m = try CaseEvaluator.evaluate(name: "c", truth: t, prediction: p, shape: [6, 1, 1], spacing: [1, 1, 1],
+                                           structures: .lits).metrics
+        #expect(m.structures.map(\.name) == ["liver", "tumor"])
+        let tumor = try #require(m.structure("tumor"))
+        #expect(tumor.dice == 1 && tumor.jaccard == 1 && tumor.voe == 0 && tumor.rvd == 0)
+        #expect(tumor.assd == 0 && tumor.mssd == 0 && tumor.hd95 == 0)
+        #expect(tumor.precision == nil && tumor.recall == nil)
+        #expect(m.lesions?.truthLesions == 0 && m.lesions?.detectionRecall == nil)
+        expectClose(m.structure("liver")?.dice, 2.0 * 2 / 6, 1e-15, "liver dice")
+        // The same maps scored automatically are a binary foreground.
+        let auto = try CaseEvaluator.evaluate(name: "c", truth: t, prediction: p, shape: [6, 1, 1], spacing: [1, 1, 1]).metrics
+        #expect(auto.structures.map(\.name) == ["foreground"])
+        // And a label map forced to binary scores every non-zero label as one structure.
+        let b = try CaseEvaluator.evaluate(name: "c", truth: [0, 2, 1], prediction: [1, 1, 0], shape: [3, 1, 1], spacing: [1, 1, 1],
+                                           structures: .binary).metrics
+        #expect(b.structures.map(\.name) == ["foreground"] && b.structure("foreground")?.counts.truePositives == 1)
+    }
+
     @Test func malformedInputsAreErrorsNotCrashes() {
         #expect(throws: EvaluationError.self) {
             try CaseEvaluator.evaluate(name: "x", truth: [0, 1], prediction: [0, 1, 1], shape: [3, 1, 1], spacing: [1, 1, 1])
