@@ -83,7 +83,10 @@ public enum DatasetEvaluator {
         // Headers store the affine in float32: allow its rounding, nothing more.
         let worst = zip(a.affine, b.affine).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
         guard worst <= 1e-4 else {
-            throw EvaluationError("\(bName) and \(aName) have different affines (voxel→world); \(bName): \(b.affine.prefix(12).map { Figures.fmt($0, 3) }), \(aName): \(a.affine.prefix(12).map { Figures.fmt($0, 3) })")
+            func rows(_ m: [Double]) -> String {
+                (0..<3).map { r in "[" + (0..<4).map { Figures.fmt(m[4 * r + $0], 3) }.joined(separator: " ") + "]" }.joined()
+            }
+            throw EvaluationError("\(bName) has a different affine (voxel→world) from \(aName): \(rows(b.affine)) vs \(rows(a.affine))")
         }
     }
 
@@ -108,11 +111,11 @@ public enum DatasetEvaluator {
             do {
                 let t = try NIfTI.readLabels(f.truth)
                 let p = try NIfTI.readLabels(predURL)
-                try checkSameGrid(t.geometry, f.truth.lastPathComponent, p.geometry, predURL.lastPathComponent)
+                try checkSameGrid(t.geometry, "truth \(f.truth.lastPathComponent)", p.geometry, "prediction \(predURL.lastPathComponent)")
                 var probs: Volume<Float>? = nil
                 if let pu = f.probabilities {
                     let v = try NIfTI.read(pu)
-                    try checkSameGrid(t.geometry, f.truth.lastPathComponent, v.geometry, pu.lastPathComponent)
+                    try checkSameGrid(t.geometry, "truth \(f.truth.lastPathComponent)", v.geometry, "probabilities \(pu.lastPathComponent)")
                     probs = v
                 }
                 let spacing = t.geometry.spacing

@@ -38,7 +38,7 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--structures must be automatic, binary or lits, got \(structures)")
         }
         let outDir = out.map { URL(fileURLWithPath: $0) }
-        let name = label ?? predURL.deletingPathExtension().lastPathComponent
+        let name = label ?? predURL.lastPathComponent.replacingOccurrences(of: ".nii.gz", with: "").replacingOccurrences(of: ".nii", with: "")
         let progress: (String) -> Void = { line in
             FileHandle.standardError.write(Data("evaluate: \(line)\n".utf8))
         }
