@@ -104,7 +104,7 @@ final class Anatomy {
     private var cacheZ: Float = .nan
     private var cacheBox = Box(u0: 0, u1: 0, v0: 0, v1: 0)
     private var cacheNU = 0, cacheNV = 0
-    private let cacheStep: Float = 2
+    private let cacheStep: Float = 3
     private var cacheCapacity = 0
     private var cacheBody = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private var cacheFat = UnsafeMutablePointer<Float>.allocate(capacity: 1)

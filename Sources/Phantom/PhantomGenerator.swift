@@ -105,7 +105,7 @@ public struct PhantomGenerator: Sendable {
         let cu = Float(n - 1) / 2 + offU / s, cv = Float(n - 1) / 2 + offV / s
         var raster = SliceRasterizer(nx: n, ny: n, spacing: s, cu: cu, cv: cv)
         let halfFOV = Float(n) * s / 2 + 20
-        let texStep = max(3, s * 2)
+        let texStep = max(3.5, s * 2)
         let texture = TextureField(uRange: (-halfFOV - abs(offU))...(halfFOV + abs(offU)),
                                    vRange: (-halfFOV - abs(offV))...(halfFOV + abs(offV)),
                                    zRange: (zBottom - dz - 6)...(zTop + dz + 6), step: texStep, rng: &texRng)

@@ -53,27 +53,34 @@ struct P3: Sendable {
     var normalized: P3 { let l = max(length, 1e-6); return self * (1 / l) }
 }
 
-/// Smooth random field as a sum of plane waves: cheap, isotropic enough for organ surface
-/// irregularity, and fully determined by the case's random stream.
+/// Smooth random field as a sum of up to 8 plane waves: cheap, isotropic enough for organ
+/// surface irregularity, fully determined by the case's random stream. Stored in SIMD
+/// lanes (no heap, no reference counting in the hot path).
 struct WaveNoise: Sendable {
-    private var waves: [(kx: Float, ky: Float, kz: Float, phase: Float, amp: Float)] = []
+    private var kx = SIMD8<Float>(), ky = SIMD8<Float>(), kz = SIMD8<Float>()
+    private var phase = SIMD8<Float>(), amp = SIMD8<Float>()
+    private let count: Int
 
     init(rng: inout SeededRNG, count: Int, wavelength: ClosedRange<Float>, amplitude: Float) {
+        precondition(count <= 8, "WaveNoise holds at most 8 waves")
+        self.count = count
         let a = amplitude * (2 / Float(count)).squareRoot()
-        for _ in 0..<count {
+        for i in 0..<count {
             // Uniform direction on the sphere.
             let zc = Float(rng.uniform(-1, 1))
             let phi = Float(rng.uniform(0, 2 * Double.pi))
             let rr = (1 - zc * zc).squareRoot()
             let lambda = Float(rng.uniform(Double(wavelength.lowerBound), Double(wavelength.upperBound)))
             let k = 2 * Float.pi / lambda
-            waves.append((k * rr * cos(phi), k * rr * sin(phi), k * zc, Float(rng.uniform(0, 2 * Double.pi)), a))
+            kx[i] = k * rr * cos(phi); ky[i] = k * rr * sin(phi); kz[i] = k * zc
+            phase[i] = Float(rng.uniform(0, 2 * Double.pi)); amp[i] = a
         }
     }
 
     @inline(__always) func callAsFunction(_ u: Float, _ v: Float, _ z: Float) -> Float {
+        let arg = kx * u + ky * v + kz * z + phase
         var s: Float = 0
-        for w in waves { s += w.amp * sin(w.kx * u + w.ky * v + w.kz * z + w.phase) }
+        for i in 0..<count { s += amp[i] * sin(arg[i]) }
         return s
     }
 }

@@ -48,7 +48,7 @@ struct SliceRasterizer {
         let r0 = max(0, Int((item.box.v0 / s + cv).rounded(.down)))
         let r1 = min(ny - 1, Int((item.box.v1 / s + cv).rounded(.up)))
         if c0 > c1 || r0 > r1 { return }
-        let g = max(1, min(8, Int(item.step / s)))
+        let g = max(1, min(8, Int((item.step / s).rounded())))
         let na = (c1 - c0) / g + 2, nb = (r1 - r0) / g + 2
         if coarse.count < na * nb { coarse = [Float](repeating: 0, count: na * nb) }
         if row.count < na { row = [Float](repeating: 0, count: na) }
