@@ -81,6 +81,12 @@ public struct ROCAnalysis: Sendable, Codable {
 public struct ROCAccumulator: Sendable {
     public let window: ProbabilityWindow
     private var keys: [UInt32] = []
+    /// Keys per coarse bucket (all, and positive), kept up to date by `add` so `analyze`
+    /// need not read the keys an extra time.
+    private var bucketCounts = [Int](repeating: 0, count: ROCEngine.bucketCount)
+    private var bucketPositives = [Int](repeating: 0, count: ROCEngine.bucketCount)
+    /// Whether the keys are already in bucket order (one batch so far, or analyzed).
+    private var bucketSorted = true
 
     public init(window: ProbabilityWindow) { self.window = window }
 
@@ -98,41 +104,63 @@ public struct ROCAccumulator: Sendable {
         guard n > 0 else { return }
         let p = SharedConstPointer(probabilities.baseAddress!), t = SharedConstPointer(truth.baseAddress!)
         let window = self.window
-        // Count first so keys are written once, straight into their final place.
-        let counts = Parallel.map(n) { r -> (Int, Int) in
-            var c = 0, bad = -1
-            for i in r {
+        let lo = positiveLabels.lowerBound, hi = positiveLabels.upperBound
+        let B = ROCEngine.bucketCount
+        let chunks = n < 200_000 ? 1 : Parallel.cores * 4
+        // Pass 1: per chunk, keys per coarse bucket (all and positive), and the first bad value.
+        let hist = UnsafeMutablePointer<Int>.allocate(capacity: chunks * 2 * B)
+        hist.initialize(repeating: 0, count: chunks * 2 * B)
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: chunks * B)
+        let badAt = UnsafeMutablePointer<Int>.allocate(capacity: chunks)
+        badAt.initialize(repeating: -1, count: chunks)
+        defer { hist.deallocate(); offsets.deallocate(); badAt.deallocate() }
+        let hs = SharedPointer(hist), os = SharedPointer(offsets), bs = SharedPointer(badAt)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let h = hs.base + c * 2 * B, hp = h + B
+            for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
                 let x = p[i]
-                if !(x >= 0 && x <= 1) { if bad < 0 { bad = i } ; continue }
-                if window.admits(x) { c += 1 }
+                if !(x >= 0 && x <= 1) { if bs[c] < 0 { bs[c] = i }; continue }
+                guard window.admits(x) else { continue }
+                let b = Int((x == 0 ? 0 : x.bitPattern) >> 16)
+                h[b] += 1
+                let label = t[i]
+                if label >= lo && label <= hi { hp[b] += 1 }
             }
-            return (c, bad)
         }
-        if let bad = counts.first(where: { $0.1 >= 0 })?.1 {
+        if let bad = (0..<chunks).map({ badAt[$0] }).first(where: { $0 >= 0 }) {
             throw EvaluationError("\(source): probability \(p[bad]) at voxel \(bad) is outside [0, 1]")
         }
-        let start = keys.count
-        let total = counts.reduce(0) { $0 + $1.0 }
-        keys.append(contentsOf: repeatElement(0, count: total))
-        var offsets = [Int](), o = start
-        for c in counts { offsets.append(o); o += c.0 }
-        let lo = positiveLabels.lowerBound, hi = positiveLabels.upperBound
+        // Where each chunk writes each bucket's keys. A first batch goes straight into bucket
+        // order (a counting sort), so `analyze` need not permute; later batches are appended.
+        let fresh = keys.isEmpty
+        var o = keys.count
+        if fresh {
+            for b in 0..<B { for c in 0..<chunks { offsets[c * B + b] = o; o += hist[c * 2 * B + b] } }
+        } else {
+            for c in 0..<chunks { for b in 0..<B { offsets[c * B + b] = o; o += hist[c * 2 * B + b] } }
+        }
+        keys.append(contentsOf: repeatElement(0, count: o - keys.count))
+        // Pass 2: write the keys.
         keys.withUnsafeMutableBufferPointer { kb in
             let k = SharedPointer(kb.baseAddress!)
-            let chunks = counts.count
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let r = (n * c / chunks)..<(n * (c + 1) / chunks)
-                var o = offsets[c]
-                for i in r {
+                let off = os.base + c * B
+                for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
                     let x = p[i]
                     guard window.admits(x) else { continue }
                     let bits = x == 0 ? 0 : x.bitPattern  // −0 → +0
                     let label = t[i]
-                    k[o] = bits | (label >= lo && label <= hi ? 0x8000_0000 : 0)
-                    o += 1
+                    let b = Int(bits >> 16)
+                    k[off[b]] = bits | (label >= lo && label <= hi ? 0x8000_0000 : 0)
+                    off[b] += 1
                 }
             }
         }
+        for c in 0..<chunks {
+            let h = hist + c * 2 * B, hp = h + B
+            for b in 0..<B { bucketCounts[b] += h[b]; bucketPositives[b] += hp[b] }
+        }
+        bucketSorted = fresh
     }
 
     public mutating func add(probabilities: [Float], truth: [Bool]) throws {
@@ -150,8 +178,11 @@ public struct ROCAccumulator: Sendable {
 
     /// `parallelAbove`: key count from which the work is split into chunks (tests lower it).
     mutating func analyze(maxCurvePoints: Int, parallelAbove: Int) -> ROCAnalysis {
-        keys.withUnsafeMutableBufferPointer {
-            ROCEngine.analyze($0, window: window, maxCurvePoints: max(4, maxCurvePoints), parallelAbove: parallelAbove)
+        let sorted = bucketSorted
+        bucketSorted = true  // analyze leaves them in bucket order
+        return keys.withUnsafeMutableBufferPointer {
+            ROCEngine.analyze($0, counts: bucketCounts, positives: bucketPositives, sorted: sorted, window: window,
+                              maxCurvePoints: max(4, maxCurvePoints), parallelAbove: parallelAbove)
         }
     }
 }
@@ -184,19 +215,11 @@ enum ROCEngine {
         var histN = [Int](repeating: 0, count: 98), histP = [Int](repeating: 0, count: 98)
     }
 
-    static func analyze(_ a: UnsafeMutableBufferPointer<UInt32>, window: ProbabilityWindow, maxCurvePoints: Int,
-                        parallelAbove: Int) -> ROCAnalysis {
+    static func analyze(_ a: UnsafeMutableBufferPointer<UInt32>, counts: [Int], positives posIn: [Int], sorted: Bool,
+                        window: ProbabilityWindow, maxCurvePoints: Int, parallelAbove: Int) -> ROCAnalysis {
         let n = a.count
         let base = SharedPointer(a.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!)
-        // 1. Coarse histogram of buckets, all and positive.
-        let parts = Parallel.map(n) { r -> ([Int], [Int]) in
-            var h = [Int](repeating: 0, count: bucketCount), hp = h
-            for i in r { let k = base[i]; let b = bucket(k); h[b] += 1; hp[b] += Int(k >> 31) }
-            return (h, hp)
-        }
-        var counts = [Int](repeating: 0, count: bucketCount)
-        var posIn = counts
-        for (h, hp) in parts { for b in 0..<bucketCount { counts[b] += h[b]; posIn[b] += hp[b] } }
+        // 1. The coarse histogram of buckets (all and positive) came with the keys.
         let P = posIn.reduce(0, +)
         let N = n - P
         var result = ROCAnalysis(window: window, positives: P, negatives: N, distinctThresholds: 0, auc: nil,
@@ -229,7 +252,7 @@ enum ROCEngine {
         //    regions (few write heads, nearly sequential, one thread), then each chunk into its
         //    buckets in parallel.
         let chunks = chunkTops.count - 1
-        if chunks > 1 {
+        if chunks > 1 && !sorted {
             var chunkOf = [Int](repeating: 0, count: bucketCount)
             for c in 0..<chunks { for b in chunkTops[c + 1]..<chunkTops[c] { chunkOf[b] = c } }
             var next = (0..<chunks).map { start[chunkTops[$0 + 1]] }
@@ -250,7 +273,7 @@ enum ROCEngine {
         }
         let startCopy = start
         let tops = chunkTops
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        if !sorted { DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = tops[c + 1], hi = tops[c]
             guard lo < hi else { return }
             var next = Array(startCopy[lo..<hi])
@@ -269,7 +292,7 @@ enum ROCEngine {
                     next[b - lo] += 1
                 }
             }
-        }
+        } }
         let half = max(2, maxCurvePoints / 2)
         let limit = maxCurvePoints
         let (tpAboveC, fpAboveC) = (tpAbove, fpAbove)

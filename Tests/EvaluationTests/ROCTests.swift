@@ -73,6 +73,51 @@ struct ROCFixture: Decodable {
         }
     }
 
+    /// Mann–Whitney AUC with ties ½ by sorting, the textbook way (independent of the engine).
+    static func sortedAUC(_ p: [Float], _ t: [Bool]) -> Double {
+        let order = p.indices.sorted { p[$0] < p[$1] }
+        var i = 0, negBelow = 0.0, num = 0.0
+        let P = Double(t.filter { $0 }.count), N = Double(t.count) - P
+        while i < order.count {
+            var j = i, pos = 0.0, neg = 0.0
+            while j < order.count && p[order[j]] == p[order[i]] { if t[order[j]] { pos += 1 } else { neg += 1 }; j += 1 }
+            num += pos * (negBelow + neg / 2)
+            negBelow += neg
+            i = j
+        }
+        return num / (P * N)
+    }
+
+    @Test func largeInputsThroughEveryPathAgreeWithASortedReference() throws {
+        // 210 000 voxels (above the 200 000 split threshold): the multi-chunk counting sort (one batch), and the two-level flag
+        // sort (two batches), on values with many ties and many exponents.
+        var rng = Support_RNG(seed: 99)
+        var p: [Float] = [], t: [Bool] = []
+        for i in 0..<210_000 {
+            let pos = rng.next() % 5 == 0
+            let u = Double(rng.next() >> 11) / 9_007_199_254_740_992.0
+            let v = i % 3 == 0 ? Float((u * 50).rounded() / 50) : Float(pos ? u.squareRoot() : u * u * u)
+            p.append(v); t.append(pos)
+        }
+        let reference = Self.sortedAUC(p, t)
+        let inner = p.indices.filter { p[$0] > 0.01 && p[$0] < 0.99 }
+        let rReference = Self.sortedAUC(inner.map { p[$0] }, inner.map { t[$0] })
+        for window in [ProbabilityWindow.all, .restricted] {
+            var one = ROCAccumulator(window: window)
+            try one.add(probabilities: p, truth: t)
+            var two = ROCAccumulator(window: window)
+            try two.add(probabilities: Array(p[..<123_457]), truth: Array(t[..<123_457]))
+            try two.add(probabilities: Array(p[123_457...]), truth: Array(t[123_457...]))
+            let a = one.analyze(maxCurvePoints: 512, parallelAbove: 0), b = two.analyze(maxCurvePoints: 512, parallelAbove: 0)
+            let ref = window == .all ? reference : rReference
+            expectClose(a.auc, ref, 1e-12, "\(window) one batch")
+            expectClose(b.auc, ref, 1e-12, "\(window) two batches")
+            #expect(a.youdenThreshold == b.youdenThreshold && a.closestThreshold == b.closestThreshold)
+            #expect(a.curve == b.curve && a.distinctThresholds == b.distinctThresholds)
+            #expect(a.histogramPositives == b.histogramPositives)
+        }
+    }
+
     @Test func accumulatorPoolsCasesLikeOneConcatenatedCase() throws {
         let c = try #require(try load().first { $0.name == "tied" })
         let p = c.probabilities.map { Float($0) }, t = c.truth.map { $0 != 0 }
