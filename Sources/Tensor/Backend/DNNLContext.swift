@@ -48,6 +48,10 @@ final class DNNLContext: @unchecked Sendable {
         threads = Int(omp_get_max_threads())
         pthread_mutex_init(&mutex, nil)
         _ = HeapPolicy.applied
+        if let v = getenv("LIVERSEG_KERNEL_PROFILE"), String(cString: v) == "1" {
+            profiling = true
+            atexit { fputs(DNNLContext.shared.profileReport(), stderr) }
+        }
     }
 
     func setThreads(_ n: Int) {
@@ -103,6 +107,24 @@ final class DNNLContext: @unchecked Sendable {
     }
 
     var cachedOpCount: Int { locked { ops.count } }
+
+    /// Time per cached primitive while profiling, largest first (LIVERSEG_KERNEL_PROFILE=1 prints
+    /// it at exit).
+    func profileReport() -> String {
+        locked {
+            let rows = ops.values.filter { $0.profile.calls > 0 }
+                .sorted { $0.profile.primitive + $0.profile.reorder > $1.profile.primitive + $1.profile.reorder }
+            let total = rows.reduce(0.0) { $0 + $1.profile.primitive + $1.profile.reorder }
+            var out = "oneDNN kernels: \(rows.count) primitives, \(String(format: "%.3f", total)) s in total\n"
+            out += "     total s  primitive s  reorder s   calls  op [implementation]\n"
+            for op in rows {
+                let p = op.profile
+                out += String(format: "%12.3f %12.3f %10.3f %7d  ", p.primitive + p.reorder, p.primitive, p.reorder, p.calls)
+                    + "\(op.what) [\(op.implementation)]\n"
+            }
+            return out
+        }
+    }
 
     func cachedOps(matching text: String) -> Set<ObjectIdentifier> {
         locked { Set(ops.values.filter { $0.what.contains(text) }.map { ObjectIdentifier($0) }) }

@@ -56,6 +56,8 @@ final class DNNLOp: @unchecked Sendable {
     let implementation: String
     /// Cache clock of the last call (for least-recently-used eviction).
     var lastUse = 0
+    /// Calls and seconds inside the primitive and in reorders while profiling.
+    var profile = (calls: 0, primitive: 0.0, reorder: 0.0)
 
     /// `pd` is owned by the op from here on; `keepAlive` holds hint descriptors it refers to.
     init(what: String, pd: dnnl_primitive_desc_t, keepAlive: [dnnl_primitive_desc_t] = [], specs: [DNNLArgSpec]) {
@@ -158,6 +160,9 @@ final class DNNLOp: @unchecked Sendable {
             let t3 = monotonicSeconds()
             ctx.primitiveSeconds += t2 - t1
             ctx.reorderSeconds += (t1 - t0) + (t3 - t2)
+            profile.calls += 1
+            profile.primitive += t2 - t1
+            profile.reorder += (t1 - t0) + (t3 - t2)
         }
     }
 

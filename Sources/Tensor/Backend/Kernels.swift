@@ -138,6 +138,9 @@ public enum KernelTuning {
         DNNLContext.shared.locked { (DNNLContext.shared.primitiveSeconds, DNNLContext.shared.reorderSeconds) }
     }
 
+    /// Time per cached primitive since profiling started, largest first.
+    public static func profileReport() -> String { DNNLContext.shared.profileReport() }
+
     public static func resetProfile() {
         DNNLContext.shared.locked { DNNLContext.shared.primitiveSeconds = 0; DNNLContext.shared.reorderSeconds = 0 }
     }
