@@ -99,6 +99,23 @@ struct DatasetReference: Decodable {
         expectClose(e.restrictedROC?.auc, pooled, 1e-9, "pooled rAUC")
     }
 
+    @Test func corruptPredictionFailsThatCaseOnlyAndNamesTheFile() throws {
+        let r = try root()
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("liverseg-eval-\(getpid())-corrupt")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let pred = tmp.appendingPathComponent("pred")
+        try FileManager.default.createDirectory(at: pred, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: r.appendingPathComponent("pred/segmentation-0.nii.gz"),
+                                         to: pred.appendingPathComponent("segmentation-0.nii.gz"))
+        try Data("not a nifti file at all".utf8).write(to: pred.appendingPathComponent("segmentation-1.nii"))
+        let files = try DatasetEvaluator.pair(truth: r.appendingPathComponent("truth"), prediction: pred)
+        let e = DatasetEvaluator.evaluate(files, label: "x")
+        #expect(e.cases.map(\.name) == ["segmentation-0"])
+        let bad = try #require(e.failures.first { $0.name == "segmentation-1" })
+        #expect(bad.error.contains("segmentation-1.nii"), "\(bad.error)")
+        #expect(Set(e.failures.map(\.name)) == ["segmentation-1", "segmentation-2", "segmentation-3"])
+    }
+
     @Test func mismatchedShapeIsAClearError() throws {
         let a = Geometry(shape: [4, 4, 2], spacing: [1, 1, 1]), b = Geometry(shape: [4, 5, 2], spacing: [1, 1, 1])
         let e = #expect(throws: EvaluationError.self) { try DatasetEvaluator.checkSameGrid(a, "t.nii", b, "p.nii") }
