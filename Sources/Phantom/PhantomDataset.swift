@@ -47,7 +47,7 @@ public enum PhantomDataset {
     @discardableResult
     public static func write(to dir: URL, cases indices: Range<Int>, seed: UInt64, config: PhantomConfig = PhantomConfig(),
                              volumeType: VolumeType = .int16, preview: Bool = false,
-                             progress: ((PhantomCaseInfo) -> Void)? = nil) throws -> [PhantomCaseInfo] {
+                             progress: ((PhantomCaseInfo, CaseTiming) -> Void)? = nil) throws -> [PhantomCaseInfo] {
         let gen = PhantomGenerator(config)
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -56,10 +56,13 @@ public enum PhantomDataset {
         }
         var infos: [PhantomCaseInfo] = []
         for i in indices {
+            let t0 = CaseTiming.threadCPUSeconds()
             let c = try gen.makeCase(index: i, seed: seed)
+            let t1 = CaseTiming.threadCPUSeconds()
             try write(c, to: dir, volumeType: volumeType, preview: preview)
+            let t2 = CaseTiming.threadCPUSeconds()
             infos.append(c.info)
-            progress?(c.info)
+            progress?(c.info, CaseTiming(generateCPU: t1 - t0, writeCPU: t2 - t1))
         }
         try mergeManifest(dir: dir, seed: seed, config: config, infos: infos)
         return infos
@@ -78,6 +81,19 @@ public enum PhantomDataset {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(enc.encode(manifest), to: url)
+    }
+}
+
+/// CPU time (this thread) spent on one case: the machine may be shared, so wall time
+/// would say more about the neighbours than about the generator.
+public struct CaseTiming: Sendable {
+    public var generateCPU: Double
+    public var writeCPU: Double
+
+    public static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
 

@@ -66,19 +66,23 @@ struct SynthCommand: ParsableCommand {
         var summary = PhantomSummary()
         let start = Date()
         var done = 0
+        var genCPU = 0.0, writeCPU = 0.0
         try PhantomDataset.write(to: dir, cases: first..<(first + cases), seed: seed, config: config,
-                                 volumeType: vt, preview: preview) { info in
+                                 volumeType: vt, preview: preview) { info, timing in
             done += 1
             summary.add(info)
-            let el = Date().timeIntervalSince(start)
-            print(String(format: "[%d/%d] case %d: %d×%d×%d, %.2f×%.2f×%.2f mm, %@, noise σ %.1f HU, %d lesion(s), tumor %.2f%% of liver (%.1f s)",
+            genCPU += timing.generateCPU
+            writeCPU += timing.writeCPU
+            print(String(format: "[%d/%d] case %d: %d×%d×%d, %.2f×%.2f×%.2f mm, %@, noise σ %.1f HU, %d lesion(s), tumor %.2f%% of liver (cpu: generate %.2f s, write %.2f s)",
                          done, cases, info.index, info.shape[0], info.shape[1], info.shape[2],
                          info.spacing[0], info.spacing[1], info.spacing[2], info.axisCodes as NSString,
-                         info.noiseSigmaHU, info.visibleTumors, 100 * info.tumorFraction, el))
+                         info.noiseSigmaHU, info.visibleTumors, 100 * info.tumorFraction, timing.generateCPU, timing.writeCPU))
             fflush(stdout)
         }
         let total = Date().timeIntervalSince(start)
-        print(String(format: "wrote %d case(s) to %@ in %.1f s (%.2f cases/s)", cases, dir.path as NSString, total, Double(cases) / total))
+        print(String(format: "wrote %d case(s) to %@ in %.1f s wall; one core: %.2f s/case generating, %.2f s/case writing (%.2f cases/s)",
+                      cases, dir.path as NSString, total, genCPU / Double(cases), writeCPU / Double(cases),
+                      Double(cases) / (genCPU + writeCPU)))
         if stats { print(summary.report(), terminator: "") }
     }
 }
