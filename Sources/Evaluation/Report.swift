@@ -141,7 +141,7 @@ public enum Report {
             for s in e.structures {
                 let isLast = s.name == e.structures.last?.name
                 let rauc = isLast ? e.restrictedROC?.auc : nil
-                h += "<tr><td class=\"l\">\(esc(s.name.capitalized))</td><td>\(isLast && e.restrictedROC != nil ? num(rauc, 2) : "")</td>"
+                h += "<tr><td class=\"l\">\(esc(s.name.capitalized))</td><td>\(isLast && e.restrictedROC != nil ? num(rauc, 3) : "")</td>"
                 h += "<td>\(num(s.metrics["pixel_accuracy"]?.mean))</td><td>\(num(s.metrics["jaccard"]?.mean))</td><td>\(num(s.metrics["rand_index"]?.mean))</td></tr>\n"
             }
         }
