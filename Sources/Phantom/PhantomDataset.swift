@@ -46,7 +46,7 @@ public enum PhantomDataset {
     /// them into the folder's manifest. `progress` is called after each case.
     @discardableResult
     public static func write(to dir: URL, cases indices: Range<Int>, seed: UInt64, config: PhantomConfig = PhantomConfig(),
-                             volumeType: VolumeType = .int16, preview: Bool = false,
+                             volumeType: VolumeType = .int16, preview: Bool = false, jobs: Int = 1,
                              progress: ((PhantomCaseInfo, CaseTiming) -> Void)? = nil) throws -> [PhantomCaseInfo] {
         let gen = PhantomGenerator(config)
         do {
@@ -54,18 +54,58 @@ public enum PhantomDataset {
         } catch {
             throw PhantomError("cannot create output folder \(dir.path): \(error.localizedDescription)")
         }
-        var infos: [PhantomCaseInfo] = []
-        for i in indices {
-            let t0 = CaseTiming.threadCPUSeconds()
-            let c = try gen.makeCase(index: i, seed: seed)
-            let t1 = CaseTiming.threadCPUSeconds()
-            try write(c, to: dir, volumeType: volumeType, preview: preview)
-            let t2 = CaseTiming.threadCPUSeconds()
-            infos.append(c.info)
-            progress?(c.info, CaseTiming(generateCPU: t1 - t0, writeCPU: t2 - t1))
+        let list = Array(indices)
+        // Cases are independent (each depends only on seed and index), so workers may take
+        // them in any order; results are collected by position and reported under a lock.
+        let results = ResultBox(count: list.count, progress: progress)
+        let work: @Sendable (Int) -> Void = { n in
+            if results.failed { return }
+            do {
+                let t0 = CaseTiming.threadCPUSeconds()
+                let c = try gen.makeCase(index: list[n], seed: seed)
+                let t1 = CaseTiming.threadCPUSeconds()
+                try write(c, to: dir, volumeType: volumeType, preview: preview)
+                let t2 = CaseTiming.threadCPUSeconds()
+                results.finish(n, c.info, CaseTiming(generateCPU: t1 - t0, writeCPU: t2 - t1))
+            } catch {
+                results.fail(error)
+            }
         }
+        if jobs > 1 {
+            DispatchQueue.concurrentPerform(iterations: list.count, execute: work)
+        } else {
+            for n in 0..<list.count { work(n) }
+        }
+        if let e = results.error { throw e }
+        let infos = results.infos.compactMap { $0 }
         try mergeManifest(dir: dir, seed: seed, config: config, infos: infos)
         return infos
+    }
+
+    private final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        var infos: [PhantomCaseInfo?]
+        var error: Error?
+        var failed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
+
+        /// Called only under the lock, so the caller's closure needs no synchronization of its own.
+        let progress: ((PhantomCaseInfo, CaseTiming) -> Void)?
+
+        init(count: Int, progress: ((PhantomCaseInfo, CaseTiming) -> Void)?) {
+            infos = Array(repeating: nil, count: count)
+            self.progress = progress
+        }
+
+        func finish(_ n: Int, _ info: PhantomCaseInfo, _ t: CaseTiming) {
+            lock.lock(); defer { lock.unlock() }
+            infos[n] = info
+            progress?(info, t)
+        }
+
+        func fail(_ e: Error) {
+            lock.lock(); defer { lock.unlock() }
+            if error == nil { error = e }
+        }
     }
 
     static func mergeManifest(dir: URL, seed: UInt64, config: PhantomConfig, infos: [PhantomCaseInfo]) throws {

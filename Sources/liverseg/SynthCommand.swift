@@ -38,6 +38,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "On-disk type of the CT volumes: int16 or float32.")
     var type: String = "int16"
 
+    @Option(help: "Cases generated in parallel (each case stays single-threaded and deterministic).")
+    var jobs: Int = 1
+
     @Flag(help: "Add mild beam-hardening streaks near the spine.")
     var streaks = false
 
@@ -57,6 +60,7 @@ struct SynthCommand: ParsableCommand {
     func run() throws {
         guard cases >= 1 else { throw ValidationError("--cases must be at least 1") }
         guard first >= 0 else { throw ValidationError("--first must be ≥ 0") }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard let vt = PhantomDataset.VolumeType(rawValue: type) else {
             throw ValidationError("--type must be int16 or float32, not '\(type)'")
         }
@@ -68,7 +72,7 @@ struct SynthCommand: ParsableCommand {
         var done = 0
         var genCPU = 0.0, writeCPU = 0.0
         try PhantomDataset.write(to: dir, cases: first..<(first + cases), seed: seed, config: config,
-                                 volumeType: vt, preview: preview) { info, timing in
+                                 volumeType: vt, preview: preview, jobs: jobs) { info, timing in
             done += 1
             summary.add(info)
             genCPU += timing.generateCPU

@@ -35,6 +35,14 @@ import Testing
             let b = try Data(contentsOf: dir2.appendingPathComponent(name))
             #expect(a == b, "\(name) differs between runs")
         }
+        // Parallel workers write the same bytes, and the manifest keeps index order.
+        let dir3 = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir3) }
+        let par = try PhantomDataset.write(to: dir3, cases: 0..<2, seed: 4, config: config, jobs: 2)
+        #expect(par.map(\.index) == [0, 1])
+        for name in ["volume-0.nii.gz", "segmentation-0.nii.gz", "volume-1.nii.gz"] {
+            #expect(try Data(contentsOf: dir.appendingPathComponent(name)) == Data(contentsOf: dir3.appendingPathComponent(name)))
+        }
     }
 
     @Test func previewShowsOutlinesInRadiologicalOrientation() throws {
