@@ -242,7 +242,7 @@ public final class Trainer {
             try writeHistory()
             try run.write(manifest)
             func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
-            say("epoch \(e + 1)/\(manifest.totalEpochs) [\(p.name)] loss \(String(format: "%.4f", loss))  val liver Dice \(f(ld)) IoU \(f(li))  tumor Dice \(f(td)) IoU \(f(ti))  \(String(format: "%.1f", record.seconds)) s")
+            say("epoch \(e + 1)/\(manifest.totalEpochs) [\(p.name)] loss \(String(format: "%.4g", loss))  val liver Dice \(f(ld)) IoU \(f(li))  tumor Dice \(f(td)) IoU \(f(ti))  \(String(format: "%.1f", record.seconds)) s")
             epochsThisCall += 1
         }
         if !manifest.finished {
@@ -378,14 +378,21 @@ public final class Trainer {
                 liverProbs += pl.scalars; liverTruth += truth.map { $0 >= 1 }
                 tumorProbs += pt.scalars; tumorTruth += truth.map { $0 == 2 }
             }
+            // Youden's J can land on an extreme when a network is still poor (J ≈ 0 at every
+            // threshold, e.g. t = 0 marks everything); such a choice is refused for 0.5, and
+            // choices are kept inside [0.05, 0.95].
+            func choose(_ a: ROCAnalysis) -> Float? {
+                guard let t = a.youdenThreshold, let j = a.youdenJ, j > 0.2 else { return nil }
+                return min(max(Float(t), 0.05), 0.95)
+            }
             let liverROC = try ROC.analyze(probabilities: liverProbs, truth: liverTruth)
-            if let t = liverROC.youdenThreshold { manifest.liverThreshold = Float(t) }
+            if let t = choose(liverROC) { manifest.liverThreshold = t }
             // The tumor threshold is chosen among pixels inside the liver at the new liver
             // threshold: B is only asked about those.
             var tp: [Float] = [], tt: [Bool] = []
             for i in 0..<liverProbs.count where liverProbs[i] >= manifest.liverThreshold { tp.append(tumorProbs[i]); tt.append(tumorTruth[i]) }
             let tumorROC = try ROC.analyze(probabilities: tp, truth: tt)
-            if let t = tumorROC.youdenThreshold { manifest.tumorThreshold = Float(t) }
+            if let t = choose(tumorROC) { manifest.tumorThreshold = t }
             manifest.thresholdSource = "roc-youden"
             model.liverThreshold = manifest.liverThreshold
             model.tumorThreshold = manifest.tumorThreshold

@@ -1,0 +1,90 @@
+import Foundation
+import MedicalImage
+import NeuralNet
+import Tensor
+import Testing
+@testable import Segmentation
+
+/// The output overlays the input: an LPS-ordered, anisotropic, oblique-free volume goes in,
+/// the label map comes out with the input's affine and the labels on the voxels where the
+/// structures are on the ORIGINAL grid.
+///
+/// The networks are set by hand to threshold intensities, so the expected labels are known
+/// independently: A marks liver where HU > 150 (liver window −100…400 → 0.5), B marks tumor
+/// where the tumor-windowed value is above 0.8 (HU > 190 inside the liver). The volume's
+/// in-plane size equals the model size, so the resizes are exact.
+@Suite struct GeometryTests {
+    static func thresholdNet(_ net: UNet, scale: Float, at level: Float) {
+        for (name, v) in net.namedVariables {
+            var t = Tensor.zeros(v.value.shape)
+            if name.hasSuffix("conv1.weight") || name.hasSuffix("conv2.weight") { t[0, 0, 1, 1] = 1 }   // identity 3×3
+            if name == "head.weight" { t[flat: 0] = scale }
+            if name == "head.bias" { t[flat: 0] = -scale * level }
+            v.value = t
+        }
+    }
+
+    static func model() -> LiverTumorModel {
+        let m = LiverTumorModel(kind: .cascade, size: 24, unet: UNetConfig(inChannels: 1, classes: 1, filters: 1, depth: 0, dropout: 0),
+                                seed: 1)
+        thresholdNet(m.netA, scale: 60, at: 0.5)
+        thresholdNet(m.netB!, scale: 60, at: 0.8)
+        return m
+    }
+
+    @Test func lpsAnisotropicVolumeKeepsItsAffineAndLabelsLandOnTheRightVoxels() throws {
+        let (nx, ny, nz) = (24, 24, 7)
+        // LPS order: i → patient's left (−x in RAS), j → posterior (−y), k → superior; anisotropic.
+        let g = Geometry(shape: [nx, ny, nz], affine: [-0.7, 0, 0, 100, 0, -0.9, 0, 80, 0, 0, 2.5, -40, 0, 0, 0, 1])
+        var v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
+        // An asymmetric L-shaped "liver" (HU 170) with a "tumor" (HU 230) in one corner, so that
+        // any flip or transpose would move labels.
+        var expected = [UInt8](repeating: 0, count: g.voxelCount)
+        for k in 1..<6 {
+            for j in 3..<15 {
+                for i in 2..<18 where i < 8 || j < 8 {
+                    let tumor = i >= 3 && i < 6 && j >= 4 && j < 7 && k >= 2 && k < 4
+                    v[i, j, k] = tumor ? 230 : 170
+                    expected[v.index(i, j, k)] = tumor ? 2 : 1
+                }
+            }
+        }
+        let predictor = Predictor(model: Self.model())
+        predictor.batchSize = 3
+        let (labels, prob, summary) = try predictor.segment(v, tumorProbability: true)
+        #expect(labels.geometry == g)
+        #expect(prob?.geometry == g)
+        #expect(labels.voxels == expected)
+        #expect(summary.tumorCount == 1)
+        let voxelML = 0.7 * 0.9 * 2.5 / 1000
+        #expect(abs(summary.liverML - Double(expected.filter { $0 >= 1 }.count) * voxelML) < 1e-9)
+        // Written and read back: the same affine on disk.
+        let dir = TinyDataset.tempDir("geom")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try NIfTI.write(labels, to: dir.appendingPathComponent("seg.nii.gz"))
+        let back = try NIfTI.readLabels(dir.appendingPathComponent("seg.nii.gz"))
+        #expect(back.voxels == expected)
+        #expect(zip(back.geometry.affine, g.affine).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
+    @Test func keepLargestDropsASecondBlobAndTumorOutsideIt() throws {
+        let g = Geometry(shape: [24, 24, 4], spacing: [1, 1, 1])
+        var v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
+        for k in 0..<4 { for j in 2..<12 { for i in 2..<12 { v[i, j, k] = 170 } } }          // big liver
+        for k in 0..<2 { for j in 18..<21 { for i in 18..<21 { v[i, j, k] = 230 } } }        // small bright blob
+        let p = Predictor(model: Self.model())
+        let kept = try p.segment(v).labels
+        #expect(kept.voxels.filter { $0 == 2 }.isEmpty)
+        #expect(kept.voxels.filter { $0 == 1 }.count == 10 * 10 * 4)
+        p.keepLargest = false
+        let all = try p.segment(v).labels
+        #expect(all.voxels.filter { $0 == 2 }.count == 3 * 3 * 2)
+    }
+
+    @Test func nonFiniteInputIsRefused() {
+        let g = Geometry(shape: [24, 24, 2], spacing: [1, 1, 1])
+        var v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
+        v[3, 3, 1] = .nan
+        #expect(throws: SegmentationError.self) { _ = try Predictor(model: Self.model()).segment(v) }
+    }
+}
