@@ -69,6 +69,13 @@ struct KernelTests {
                 let (dw, db) = Kernels.conv2dBackwardWeights(x, gy, kernel: k, padding: p)
                 Self.expectClose(dw, dwRef, "conv2dBackwardWeights dw \(layout) x \(x.shape) w \(wt.shape) p \(p)")
                 Self.expectClose(db, dbRef, "conv2dBackwardWeights db \(layout) x \(x.shape) w \(wt.shape) p \(p)")
+                let both = Kernels.conv2dBackward(x, gy, wt, padding: p)
+                Self.expectClose(both.dx!, gxRef, "conv2dBackward dx \(layout) x \(x.shape) w \(wt.shape) p \(p)")
+                Self.expectClose(both.dw, dwRef, "conv2dBackward dw \(layout) x \(x.shape) w \(wt.shape) p \(p)")
+                Self.expectClose(both.db, dbRef, "conv2dBackward db \(layout) x \(x.shape) w \(wt.shape) p \(p)")
+                let weightsOnly = Kernels.conv2dBackward(x, gy, wt, padding: p, inputGradient: false)
+                #expect(weightsOnly.dx == nil)
+                Self.expectClose(weightsOnly.dw, dwRef, "conv2dBackward weights only \(layout) x \(x.shape)")
             }
         }
     }

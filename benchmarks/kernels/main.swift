@@ -98,6 +98,7 @@ for threads in threadList {
             report(threads, layout, "conv\(k)x\(k) forward+ReLU ", flop, median { _ = Kernels.conv2d(x, wt, b, padding: p, fuseReLU: true) })
             report(threads, layout, "conv\(k)x\(k) backward-data", flop, median { _ = Kernels.conv2dBackwardData(gy, wt, inputShape: x.shape, padding: p) })
             report(threads, layout, "conv\(k)x\(k) backward-wts ", flop, median { _ = Kernels.conv2dBackwardWeights(x, gy, kernel: k, padding: p) })
+            report(threads, layout, "conv\(k)x\(k) backward both", 2 * flop, median { _ = Kernels.conv2dBackward(x, gy, wt, padding: p) })
             }
         }
     }

@@ -177,6 +177,7 @@ struct DNNLOpKey: Hashable {
     enum Kind: Hashable { case convForward, convBackwardData, convBackwardWeights,
                           deconvForward, deconvBackwardData, deconvBackwardWeights,
                           deconvForwardGemm, depthToSpace2x2,
+                          convBackwardDataShared, convBackwardWeightsShared, convGradientToBlocked,
                           poolForward, poolBackward }
     let kind: Kind
     let sizes: [Int]

@@ -55,6 +55,37 @@ enum DNNLConvolution {
         }
     }
 
+    /// Backward-data primitive descriptor and the forward hint it refers to.
+    static func backwardDataPD(_ c: Conv, layout: DNNLLayout, what: String) -> (dnnl_primitive_desc_t, dnnl_primitive_desc_t) {
+        let ctx = DNNLContext.shared
+        let hint = forwardPD(c, bias: false, fuseReLU: false, layout: layout, what: what)
+        let t = tags(layout, weights: dnnl_oihw)
+        var dsrc = ctx.memoryDesc(c.x, t.data, what)
+        var wt = ctx.memoryDesc(c.wt, t.weights, what)
+        var ddst = ctx.memoryDesc(c.y, t.data, what)
+        var d = dnnl_convolution_desc_t()
+        dnnlCheck(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &dsrc, &wt, &ddst,
+                                                           [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
+                  "dnnl_convolution_backward_data_desc_init", what)
+        return (dnnlPrimitiveDesc(&d, hint: hint, what: what), hint)
+    }
+
+    /// Backward-weights primitive descriptor and the forward hint it refers to.
+    static func backwardWeightsPD(_ c: Conv, layout: DNNLLayout, what: String) -> (dnnl_primitive_desc_t, dnnl_primitive_desc_t) {
+        let ctx = DNNLContext.shared
+        let hint = forwardPD(c, bias: true, fuseReLU: false, layout: layout, what: what)
+        let t = tags(layout, weights: dnnl_oihw)
+        var src = ctx.memoryDesc(c.x, t.data, what)
+        var dw = ctx.memoryDesc(c.wt, t.weights, what)
+        var db = ctx.memoryDesc([c.co], dnnl_x, what)
+        var ddst = ctx.memoryDesc(c.y, t.data, what)
+        var d = dnnl_convolution_desc_t()
+        dnnlCheck(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, &dw, &db, &ddst,
+                                                              [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
+                  "dnnl_convolution_backward_weights_desc_init", what)
+        return (dnnlPrimitiveDesc(&d, hint: hint, what: what), hint)
+    }
+
     static func backwardData(_ c: Conv, gy: UnsafePointer<Float>, w: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>) {
         let ctx = DNNLContext.shared
         ctx.locked {
@@ -62,16 +93,7 @@ enum DNNLConvolution {
             let key = DNNLOpKey(kind: .convBackwardData, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "conv2dBackwardData gy \(f(c.y)) \(c.text)"
-                let hint = forwardPD(c, bias: false, fuseReLU: false, layout: layout, what: what)
-                let t = tags(layout, weights: dnnl_oihw)
-                var dsrc = ctx.memoryDesc(c.x, t.data, what)
-                var wt = ctx.memoryDesc(c.wt, t.weights, what)
-                var ddst = ctx.memoryDesc(c.y, t.data, what)
-                var d = dnnl_convolution_desc_t()
-                dnnlCheck(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &dsrc, &wt, &ddst,
-                                                                   [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
-                          "dnnl_convolution_backward_data_desc_init", what)
-                let pd = dnnlPrimitiveDesc(&d, hint: hint, what: what)
+                let (pd, hint) = backwardDataPD(c, layout: layout, what: what)
                 return DNNLOp(what: what, pd: pd, keepAlive: [hint], specs: [
                     .input(DNNL_ARG_DIFF_DST, c.y, dnnl_nchw), .input(DNNL_ARG_WEIGHTS, c.wt, dnnl_oihw),
                     .output(DNNL_ARG_DIFF_SRC, c.x, dnnl_nchw),
@@ -89,17 +111,7 @@ enum DNNLConvolution {
             let key = DNNLOpKey(kind: .convBackwardWeights, sizes: c.sizes, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
                 let what = "conv2dBackwardWeights gy \(f(c.y)) \(c.text)"
-                let hint = forwardPD(c, bias: true, fuseReLU: false, layout: layout, what: what)
-                let t = tags(layout, weights: dnnl_oihw)
-                var src = ctx.memoryDesc(c.x, t.data, what)
-                var dw = ctx.memoryDesc(c.wt, t.weights, what)
-                var db = ctx.memoryDesc([c.co], dnnl_x, what)
-                var ddst = ctx.memoryDesc(c.y, t.data, what)
-                var d = dnnl_convolution_desc_t()
-                dnnlCheck(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, &dw, &db, &ddst,
-                                                                      [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
-                          "dnnl_convolution_backward_weights_desc_init", what)
-                let pd = dnnlPrimitiveDesc(&d, hint: hint, what: what)
+                let (pd, hint) = backwardWeightsPD(c, layout: layout, what: what)
                 return DNNLOp(what: what, pd: pd, keepAlive: [hint], specs: [
                     .input(DNNL_ARG_SRC, c.x, dnnl_nchw), .input(DNNL_ARG_DIFF_DST, c.y, dnnl_nchw),
                     .output(DNNL_ARG_DIFF_WEIGHTS, c.wt, dnnl_oihw), .output(DNNL_ARG_DIFF_BIAS, [c.co], dnnl_x),

@@ -48,6 +48,8 @@ final class DNNLOp: @unchecked Sendable {
     private var scratchpad: dnnl_memory_t?
     private var scratchpadOffset = 0
     private let arenaBytes: Int
+    /// Bytes of the caller's memory for each argument, in spec order.
+    private(set) var userBytes: [Int] = []
     /// Bytes of each opaque argument (the pooling workspace), in spec order.
     private(set) var opaqueBytes: [Int] = []
     /// True when any argument is reordered (the primitive works in a blocked layout).
@@ -79,6 +81,7 @@ final class DNNLOp: @unchecked Sendable {
             if let md = spec.md { user = md } else if let dims = spec.dims { user = ctx.memoryDesc(dims, spec.tag, what) } else {
                 opaqueBytes.append(dnnl_memory_desc_get_size(&user))
             }
+            userBytes.append(dnnl_memory_desc_get_size(&user))
             var um: dnnl_memory_t?
             dnnlCheck(dnnl_memory_create(&um, &user, ctx.engine, liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
             var inner = innerMD

@@ -31,6 +31,29 @@ public enum Kernels {
         return (dw, db)
     }
 
+    /// Both gradients of `conv2d` in one call: dL/dx (nil when `inputGradient` is false, e.g. for
+    /// the first layer, whose input is the image), dL/dw and dL/db. Equal to calling
+    /// `conv2dBackwardData` and `conv2dBackwardWeights`, but converts gy to oneDNN's blocked layout
+    /// once for both.
+    public static func conv2dBackward(_ x: Tensor, _ gy: Tensor, _ w: Tensor, padding: Int,
+                                      inputGradient: Bool = true) -> (dx: Tensor?, dw: Tensor, db: Tensor) {
+        KernelShapes.require4D(w.shape, "weight", "conv2dBackward")
+        let ws = KernelShapes.conv2dBackwardWeights(x: x.shape, gy: gy.shape, kernel: w.shape[2], padding: padding)
+        kernelCheck(w.shape == ws, "conv2dBackward: weight \(KernelShapes.fmt(w.shape)) does not match input \(KernelShapes.fmt(x.shape)) and output gradient \(KernelShapes.fmt(gy.shape)) (expected \(KernelShapes.fmt(ws)))")
+        guard inputGradient else {
+            let (dw, db) = conv2dBackwardWeights(x, gy, kernel: ws[2], padding: padding)
+            return (nil, dw, db)
+        }
+        let dx = Tensor(uninitializedShape: x.shape)
+        let dw = Tensor(uninitializedShape: ws), db = Tensor(uninitializedShape: [ws[0]])
+        if DNNLConvolution.backwardShared(conv(x.shape, ws, padding), x: x.readPointer, gy: gy.readPointer, w: w.readPointer,
+                                          gx: dx.writePointer, gw: dw.writePointer, gb: db.writePointer) {
+            return (dx, dw, db)
+        }
+        let (dw2, db2) = conv2dBackwardWeights(x, gy, kernel: ws[2], padding: padding)
+        return (conv2dBackwardData(gy, w, inputShape: x.shape, padding: padding), dw2, db2)
+    }
+
     /// Transposed convolution, kernel 2, stride 2: x [N,Ci,H,W], w [Ci,Co,2,2] (PyTorch
     /// ConvTranspose2d layout), b [Co] or nil → y [N,Co,2H,2W].
     public static func convTranspose2x2(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
