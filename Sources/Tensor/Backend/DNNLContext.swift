@@ -126,6 +126,14 @@ final class DNNLContext: @unchecked Sendable {
         }
     }
 
+    func resetProfile() {
+        locked {
+            primitiveSeconds = 0
+            reorderSeconds = 0
+            for op in ops.values { op.profile = (0, 0, 0) }
+        }
+    }
+
     func cachedOps(matching text: String) -> Set<ObjectIdentifier> {
         locked { Set(ops.values.filter { $0.what.contains(text) }.map { ObjectIdentifier($0) }) }
     }

@@ -164,9 +164,7 @@ public enum KernelTuning {
     /// Time per cached primitive since profiling started, largest first.
     public static func profileReport() -> String { DNNLContext.shared.profileReport() }
 
-    public static func resetProfile() {
-        DNNLContext.shared.locked { DNNLContext.shared.primitiveSeconds = 0; DNNLContext.shared.reorderSeconds = 0 }
-    }
+    public static func resetProfile() { DNNLContext.shared.resetProfile() }
 
     /// Number of cached oneDNN primitives (a training loop must not grow it after its first step).
     public static var cachedPrimitiveCount: Int { DNNLContext.shared.cachedOpCount }
