@@ -19,6 +19,8 @@ struct DNNLArgSpec {
     static func output(_ arg: Int32, _ dims: [Int], _ tag: dnnl_format_tag_t) -> DNNLArgSpec {
         DNNLArgSpec(arg: arg, dims: dims, tag: tag, isOutput: true)
     }
+    /// An argument the caller holds in exactly `md`. When `md` is the primitive's own (blocked)
+    /// layout no reorder is made: the path for activations kept blocked between layers.
     static func exact(_ arg: Int32, _ md: dnnl_memory_desc_t, isOutput: Bool) -> DNNLArgSpec {
         DNNLArgSpec(arg: arg, dims: [], tag: dnnl_format_tag_undef, isOutput: isOutput, md: md)
     }
