@@ -80,6 +80,25 @@ public struct Components: Sendable {
 
     public var count: Int { sizes.count }
 
+    /// The component (1-based) at voxel (i, j, k) of the full grid, 0 for none.
+    @inline(__always) func label(_ i: Int, _ j: Int, _ k: Int) -> Int {
+        guard let box else { return 0 }
+        let li = i - box.lower[0], lj = j - box.lower[1], lk = k - box.lower[2]
+        let s = box.size
+        guard li >= 0, lj >= 0, lk >= 0, li < s[0], lj < s[1], lk < s[2] else { return 0 }
+        return Int(labels[(lk * s[1] + lj) * s[0] + li])
+    }
+
+    /// Calls `body(component, i, j, k)` for every labelled voxel (full-grid coordinates).
+    func forEachVoxel(_ body: (Int, Int, Int, Int) -> Void) {
+        guard let box else { return }
+        let s = box.size
+        for k in 0..<s[2] { for j in 0..<s[1] { for i in 0..<s[0] {
+            let l = labels[(k * s[1] + j) * s[0] + i]
+            if l != 0 { body(Int(l), i + box.lower[0], j + box.lower[1], k + box.lower[2]) }
+        } } }
+    }
+
     /// Calls `body(component, globalIndex)` for every labelled voxel.
     func forEachVoxel(shape: [Int], _ body: (Int, Int) -> Void) {
         guard let box else { return }
@@ -155,13 +174,11 @@ public struct LesionMetrics: Sendable, Codable, Equatable {
         let ct = Components(truth, labels: tumorLabels, shape: shape, box: boxes.1.box(tumorLabels))
         let cp = Components(prediction, labels: tumorLabels, shape: shape, box: boxes.0.box(tumorLabels))
         // Intersections of (truth component, predicted component) pairs.
-        var predictedAt: [Int: Int32] = [:]
-        predictedAt.reserveCapacity(cp.sizes.reduce(0, +))
-        cp.forEachVoxel(shape: shape) { c, g in predictedAt[g] = Int32(c) }
         var inter: [Int: Int] = [:]  // key = t * (count_p + 1) + p
         let stride = cp.count + 1
-        ct.forEachVoxel(shape: shape) { c, g in
-            if let p = predictedAt[g] { inter[c * stride + Int(p), default: 0] += 1 }
+        ct.forEachVoxel { c, i, j, k in
+            let p = cp.label(i, j, k)
+            if p != 0 { inter[c * stride + p, default: 0] += 1 }
         }
         var truthFound = Set<Int>(), predFound = Set<Int>()
         for (key, i) in inter {
