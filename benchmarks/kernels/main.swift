@@ -47,8 +47,8 @@ func random(_ shape: [Int]) -> Tensor {
     Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float(rng.uniform(-1, 1)) })
 }
 
-/// Process CPU seconds: on a shared machine a single-threaded kernel's CPU time is what it would
-/// take alone, while wall time includes waiting for the core.
+/// Process CPU seconds: on a shared machine a kernel's CPU time divided by its threads is about what
+/// it would take on idle cores, while wall time includes waiting for them.
 func cpuNow() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
@@ -80,7 +80,7 @@ func label(_ policy: KernelLayoutPolicy) -> String {
 
 func report(_ threads: Int, _ layout: String, _ name: String, _ flop: Double, _ r: (Double, Double, Double, Double)) {
     let (t, cpu, prim, reo) = r
-    print(String(format: "%d thr  %@  %@ %8.2f ms %6.1f GFLOP/s | cpu %8.2f ms %6.1f GFLOP/s·thr | primitive %7.2f ms, reorders %6.2f ms",
+    print(String(format: "%d thr  %@  %@ %8.2f ms %6.1f GFLOP/s | cpu %8.2f ms = %6.1f GFLOP/s on idle cores | primitive %7.2f ms, reorders %6.2f ms",
                  threads, layout, name, t * 1e3, flop / t / 1e9, cpu * 1e3, flop * Double(threads) / cpu / 1e9, prim * 1e3, reo * 1e3))
 }
 
