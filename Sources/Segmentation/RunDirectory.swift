@@ -34,6 +34,7 @@ public struct RunDirectory: Sendable {
     public var best: URL { url.appendingPathComponent("best.safetensors") }
     public var history: URL { url.appendingPathComponent("history.csv") }
     public var curve: URL { url.appendingPathComponent("training_curve.png") }
+    public var historyJSON: URL { url.appendingPathComponent("training_history.json") }
 
     public func readManifest() throws -> ModelManifest {
         guard FileManager.default.fileExists(atPath: manifest.path) else {

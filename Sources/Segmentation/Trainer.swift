@@ -200,12 +200,14 @@ public final class Trainer {
         let text = ([EpochRecord.header] + history.map(\.csv)).joined(separator: "\n") + "\n"
         try AtomicFile.write(Data(text.utf8), to: run.history)
         let epochs = history.map { Double($0.epoch + 1) }
-        let img = Figures.trainingCurves(epochs: epochs, series: [
-            ("train loss", history.map { $0.trainLoss }),
-            ("val liver Dice", history.map { $0.liverDice }),
-            ("val tumor Dice", history.map { $0.tumorDice }),
-        ], title: "Training: \(manifest.training.kind.rawValue)")
-        try img.write(to: run.curve)
+        let h = TrainingHistory(epochs: epochs, series: [
+            .init(name: "train loss", values: history.map { $0.trainLoss }),
+            .init(name: "val liver Dice", values: history.map { $0.liverDice }),
+            .init(name: "val tumor Dice", values: history.map { $0.tumorDice }),
+        ])
+        try h.figure(title: "Training: \(manifest.training.kind.rawValue)").write(to: run.curve)
+        // The report command reads training curves from this file beside the evaluation.
+        try AtomicFile.write(Report.json(h), to: run.historyJSON)
     }
 
     // MARK: training
