@@ -35,4 +35,11 @@ struct KernelMisuseTests {
         }
         #expect(Self.stderrText(result).contains("conv2dBackwardData: output gradient [2,16,8,8] does not match the conv output [2,16,6,6]"))
     }
+
+    @Test func combinedBackwardWeightMismatch() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Kernels.conv2dBackward(Tensor(shape: [2, 3, 8, 8]), Tensor(shape: [2, 16, 8, 8]), Tensor(shape: [16, 4, 3, 3]), padding: 1)
+        }
+        #expect(Self.stderrText(result).contains("conv2dBackward: weight [16,4,3,3] does not match input [2,3,8,8] and output gradient [2,16,8,8] (expected [16,3,3,3])"))
+    }
 }
