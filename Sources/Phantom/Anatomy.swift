@@ -27,6 +27,11 @@ final class Anatomy {
     let caudate: (u: Float, v: Float, z: Float, ru: Float, rv: Float, rz: Float)
     let fissure: (u: Float, w: Float, vEnd: Float, zTop: Float)
     let liverNoise: WaveNoise
+    /// Cirrhotic liver (HCC's usual background): shrunken right lobe, large caudate and left
+    /// lobe, nodular surface; often with ascites, a fluid layer between organs and the wall.
+    let cirrhosis: Bool
+    let nodularity: WaveNoise
+    let ascites: Float
     /// Vertical extent of the liver (mm).
     let liverZ: ClosedRange<Float>
     // Vessels and organs placed relative to the spine.
@@ -70,6 +75,9 @@ final class Anatomy {
         caudate = (u: -0.06 * A, v: 0.12 * B + rng.f(-5, 5), z: rng.f(0, 20), ru: rng.f(18, 26), rv: rng.f(20, 28), rz: rng.f(30, 45))
         fissure = (u: liverLeft.u - liverLeft.ru * rng.f(0.3, 0.7), w: rng.f(1.2, 3), vEnd: liverLeft.v - liverLeft.rv * rng.f(0.2, 0.7), zTop: rng.f(-20, 20))
         liverNoise = WaveNoise(rng: &rng, count: 8, wavelength: 50...150, amplitude: rng.f(2.5, 6))
+        cirrhosis = rng.chance(0.2)
+        nodularity = WaveNoise(rng: &rng, count: 8, wavelength: 8...22, amplitude: cirrhosis ? rng.f(0.8, 1.8) : 0)
+        ascites = (cirrhosis ? rng.chance(0.6) : rng.chance(0.05)) ? rng.f(3, 14) : 0
 
         domeR = (u: liverRight.u * 0.9, v: -0.05 * B, z: rzUp + 4)
         domeL = (u: 0.4 * A, v: -0.05 * B, z: rzUp + 4 - rng.f(8, 28))
@@ -212,17 +220,19 @@ final class Anatomy {
         let lr = liverRight
         let below = min(max(-z / lr.rzDown, 0), 1)
         let scale = 1 - lr.taper * below
+        let (sR, sL, sC): (Float, Float, Float) = cirrhosis ? (0.82, 1.1, 1.35) : (1, 1, 1)
         let fR = ellipsoidSD(u - (lr.u - lr.shiftU * below), v - (lr.v + lr.shiftV * below), z,
-                             lr.ru * scale, lr.rv * scale, z > 0 ? lr.rzUp : lr.rzDown)
+                             lr.ru * scale * sR, lr.rv * scale * sR, (z > 0 ? lr.rzUp : lr.rzDown) * (0.5 + 0.5 * sR))
         let ll = liverLeft
         // The left lobe thins toward its tip (a wedge rather than an egg).
         let wedge = 1 - 0.45 * min(max((u - ll.u) / ll.ru, 0), 1)
-        let fL = ellipsoidSD(u - ll.u, v - ll.v, z - ll.z, ll.ru, ll.rv * wedge, ll.rz)
+        let fL = ellipsoidSD(u - ll.u, v - ll.v, z - ll.z, ll.ru * sL, ll.rv * wedge * sL, ll.rz)
         let c = caudate
-        let fC = ellipsoidSD(u - c.u, v - c.v, z - c.z, c.ru, c.rv, c.rz)
+        let fC = ellipsoidSD(u - c.u, v - c.v, z - c.z, c.ru * sC, c.rv * sC, c.rz * sC)
         var f = smin(smin(fR, fL, 28), fC, 15)
         f += liverNoise(u, v, z)
-        f = smax(f, cavitySD(u, v, z) + 1, 6)
+        if cirrhosis { f += nodularity(u, v, z) }
+        f = smax(f, cavitySD(u, v, z) + 1 + ascites, 6)
         f = smax(f, z - (diaphragmZ(u, v) - 4), 5)
         // The spine and the crura in front of it bound the liver medially and posteriorly.
         f = smax(f, -ellipseSD(u, v - vVB - 8, rVBu + 14, rVBv + 24), 6)
@@ -349,6 +359,16 @@ final class Anatomy {
         }
 
         addBowel(&o, &rng)
+        if ascites > 0 {
+            let t = ascites
+            // Fluid along the wall of the upper abdomen, down to below the liver.
+            add("ascites", (liverZ.lowerBound - 60, liverZ.upperBound)) { [unowned(unsafe) self] z in
+                [PaintItem(box: bodyBox(z), step: 2, tissue: .ascites) { u, v in
+                    let c = self.cavitySD(u, v, z)
+                    return max(max(c, -c - t - 2), z - (self.diaphragmZ(u, v) - 4))
+                }]
+            }
+        }
 
         // Liver, then what dents it.
         let lbox = liverBox()
@@ -446,7 +466,7 @@ final class Anatomy {
                  ru: rng.f(35, 55), rv: rng.f(30, 45), rz: rng.f(50, 75), wall: rng.f(3, 5), gas: rng.f(0.05, 0.6))
         let stomach: (Float, Float, Float) -> Float = { [unowned(unsafe) self] u, v, z in
             var f = ellipsoidSD(u - s.u, v - s.v, z - s.z, s.ru, s.rv, s.rz)
-            f = smax(f, self.cavitySD(u, v, z) + 1, 5)
+            f = smax(f, self.cavitySD(u, v, z) + 1 + self.ascites, 5)
             return smax(f, z - (self.diaphragmZ(u, v) - 4), 5)
         }
         let sbox = Box(cu: s.u, cv: s.v, ru: s.ru + 3, rv: s.rv + 3)
@@ -463,7 +483,7 @@ final class Anatomy {
             var f = ellipsoidSD(a, b, z - sp.z, sp.ru, sp.rv, sp.rz)
             // Concave hilar side facing the stomach: a crescent.
             f = smax(f, -ellipsoidSD(a + sp.ru * 1.3, b, z - sp.z, sp.ru * 0.9, sp.rv * 0.6, sp.rz * 0.7), 6)
-            f = smax(f, self.cavitySD(u, v, z) + 1, 6)
+            f = smax(f, self.cavitySD(u, v, z) + 1 + self.ascites, 6)
             return smax(f, z - (self.diaphragmZ(u, v) - 4), 5)
         }
         let r = max(sp.rv, sp.ru) + 4

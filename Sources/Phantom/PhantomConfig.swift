@@ -68,6 +68,10 @@ public struct PhantomCaseInfo: Sendable, Codable {
     public var axisCodes: String
     public var noiseSigmaHU: Double
     public var liverHU: Double
+    /// Cirrhotic liver shape (nodular surface, small right lobe, large caudate).
+    public var cirrhosis: Bool
+    /// Thickness of perihepatic ascites (mm; 0 without).
+    public var ascitesMM: Double
     public var tumors: [TumorInfo]
     public var liverVoxels: Int
     public var tumorVoxels: Int

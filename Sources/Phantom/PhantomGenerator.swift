@@ -235,7 +235,7 @@ public struct PhantomGenerator: Sendable {
         }
         let info = PhantomCaseInfo(index: index, seed: seed, shape: [n, n, nz], spacing: [Double(s), Double(s), Double(dz)],
                                    affine: affine, axisCodes: geometry.axisCodes, noiseSigmaHU: Double(sigma),
-                                   liverHU: Double(table[.liver]), tumors: tumors, liverVoxels: liverVox, tumorVoxels: tumorVox,
+                                   liverHU: Double(table[.liver]), cirrhosis: anat.cirrhosis, ascitesMM: Double(anat.ascites), tumors: tumors, liverVoxels: liverVox, tumorVoxels: tumorVox,
                                    tumorFraction: liverVox + tumorVox > 0 ? Double(tumorVox) / Double(liverVox + tumorVox) : 0,
                                    stats: stats)
         let vol = Volume<Float>(geometry: geometry, voxels: image, onDiskType: .int16)

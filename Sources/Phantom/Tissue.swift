@@ -8,7 +8,7 @@ enum Tissue: UInt8, CaseIterable {
     case aorta, ivc, portalTrunk, kidneyCortex, kidneyMedulla, renalSinusFat, renalPelvis
     case spleen, stomachWall, stomachFluid, gas, bowelWall, bowelFluid, stool, gallbladder
     case lung, myocardium, heartBlood, liver, portalVein, hepaticVein, tableCore, tableShell
-    case cartilage, pancreas, mesentericVessel
+    case cartilage, pancreas, mesentericVessel, ascites
 
     static let tumorBase: UInt8 = 64
     static let maxTumors = 40
@@ -91,6 +91,7 @@ struct TissueTable: Sendable {
         t.set(.cartilage, rng.f(110, 170), texture: 35)
         t.set(.pancreas, rng.f(90, 120), texture: 12)
         t.set(.mesentericVessel, rng.f(150, 200), texture: 3)
+        t.set(.ascites, rng.f(0, 18), texture: 3)
         for x in [Tissue.liver, .portalVein, .hepaticVein] { t.label[Int(x.rawValue)] = 1 }
         for id in Int(Tissue.tumorBase)..<256 { t.label[id] = 2 }
         return t
