@@ -91,21 +91,45 @@ public struct Reorientation: Sendable, Equatable {
                 if flip[s] { start += (source.shape[s] - 1) * dstStrides[d] }
             }
         }
-        var out: [T] = []
-        out.reserveCapacity(v.count)
-        v.withUnsafeBufferPointer { p in
+        let count = to[0] * to[1] * to[2]
+        // Called unspecialized from other modules: copy plain-data scalars by size, so the
+        // inner loop is a load and a store rather than a witness call per voxel.
+        @inline(__always) func gather<U>(_: U.Type, _ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer) {
+            let p = src.assumingMemoryBound(to: U.self), q = dst.assumingMemoryBound(to: U.self)
+            var o = 0
             for k in 0..<to[2] {
                 let bk = start + k * stride[2]
                 for j in 0..<to[1] {
                     var idx = bk + j * stride[1]
-                    for _ in 0..<to[0] {
-                        out.append(p[idx])
-                        idx += stride[0]
-                    }
+                    for _ in 0..<to[0] { q[o] = p[idx]; idx += stride[0]; o += 1 }
                 }
             }
         }
-        return out
+        return [T](unsafeUninitializedCapacity: count) { out, initialized in
+            v.withUnsafeBufferPointer { p in
+                let src = UnsafeRawPointer(p.baseAddress!), dst = UnsafeMutableRawPointer(out.baseAddress!)
+                switch (_isPOD(T.self), MemoryLayout<T>.stride) {
+                case (true, 1): gather(UInt8.self, src, dst)
+                case (true, 2): gather(UInt16.self, src, dst)
+                case (true, 4): gather(UInt32.self, src, dst)
+                case (true, 8): gather(UInt64.self, src, dst)
+                default:
+                    var o = 0
+                    for k in 0..<to[2] {
+                        let bk = start + k * stride[2]
+                        for j in 0..<to[1] {
+                            var idx = bk + j * stride[1]
+                            for _ in 0..<to[0] {
+                                (out.baseAddress! + o).initialize(to: p[idx])
+                                idx += stride[0]
+                                o += 1
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = count
+        }
     }
 }
 
