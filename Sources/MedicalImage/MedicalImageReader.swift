@@ -33,8 +33,12 @@ public enum MedicalImageReader {
             let (v, r) = try DICOMSeries.readWithReport(url, seriesUID: seriesUID)
             return (v, .dicom(r))
         case .nifti:
-            let (v, h) = try NIfTI.readWithHeader(url)
-            return (v, .nifti(h))
+            do {
+                let (v, h) = try NIfTI.readWithHeader(url)
+                return (v, .nifti(h))
+            } catch let e as MedicalImageError where e.kind == .notRecognized {
+                throw MedicalImageError(.notRecognized, e.path, "\(e.defect); nor is it a DICOM Part-10 file (no \"DICM\" at byte 128)")
+            }
         }
     }
 

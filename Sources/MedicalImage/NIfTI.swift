@@ -101,6 +101,7 @@ public enum NIfTI {
     /// Reads and checks the header, then skips extensions so the stream sits at the first voxel.
     static func header(of stream: ByteStream) throws -> Header {
         let path = stream.path
+        if stream.storedSize == 0 { throw MedicalImageError(.truncated, path, "file is empty") }
         let first = try stream.readBytes(4, what: "header")
         let (size, bigEndian) = try NIfTIHeader.sizeAndOrder(first, path: path)
         let rest = try stream.readBytes(size - 4, what: "NIfTI-\(size == 348 ? 1 : 2) header")
