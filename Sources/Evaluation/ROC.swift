@@ -97,6 +97,12 @@ public struct ROCAccumulator: Sendable {
     /// Probabilities must lie in [0, 1]; anything else (NaN included) is an error.
     public mutating func add(probabilities: UnsafeBufferPointer<Float>, truth: UnsafeBufferPointer<UInt8>,
                              positiveLabels: ClosedRange<UInt8> = 1...255, source: String = "probabilities") throws {
+        try add(probabilities: probabilities, truth: truth, positiveLabels: positiveLabels, source: source, parallelAbove: 200_000)
+    }
+
+    /// `parallelAbove`: voxel count from which the input is read in chunks (tests lower it).
+    mutating func add(probabilities: UnsafeBufferPointer<Float>, truth: UnsafeBufferPointer<UInt8>,
+                      positiveLabels: ClosedRange<UInt8>, source: String, parallelAbove: Int) throws {
         guard probabilities.count == truth.count else {
             throw EvaluationError("\(source): \(probabilities.count) probabilities for \(truth.count) truth voxels")
         }
@@ -106,7 +112,7 @@ public struct ROCAccumulator: Sendable {
         let window = self.window
         let lo = positiveLabels.lowerBound, hi = positiveLabels.upperBound
         let B = ROCEngine.bucketCount
-        let chunks = n < 200_000 ? 1 : Parallel.cores * 4
+        let chunks = n < parallelAbove ? 1 : max(2, Parallel.cores) * 4
         // Pass 1: per chunk, keys per coarse bucket (all and positive), and the first bad value.
         let hist = UnsafeMutablePointer<Int>.allocate(capacity: chunks * 2 * B)
         hist.initialize(repeating: 0, count: chunks * 2 * B)
@@ -164,9 +170,14 @@ public struct ROCAccumulator: Sendable {
     }
 
     public mutating func add(probabilities: [Float], truth: [Bool]) throws {
+        try add(probabilities: probabilities, truth: truth, parallelAbove: 200_000)
+    }
+
+    mutating func add(probabilities: [Float], truth: [Bool], parallelAbove: Int) throws {
         try probabilities.withUnsafeBufferPointer { pb in
             try truth.withUnsafeBytes { tb in
-                try add(probabilities: pb, truth: tb.bindMemory(to: UInt8.self))
+                try add(probabilities: pb, truth: tb.bindMemory(to: UInt8.self), positiveLabels: 1...255,
+                        source: "probabilities", parallelAbove: parallelAbove)
             }
         }
     }
