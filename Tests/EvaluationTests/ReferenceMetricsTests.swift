@@ -188,3 +188,29 @@ struct Support_RNG {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct InternalPathTests {
+    @Test func labelBoxesMatchBruteForceOnAMultiThreadedScan() {
+        // 128×128×64 voxels: enough for the slice scan to be split across threads.
+        let shape = [128, 128, 64]
+        var v = [UInt8](repeating: 0, count: shape.reduce(1, *))
+        var rng = Support_RNG(seed: 5)
+        for _ in 0..<40 {
+            let l = UInt8(1 + rng.next() % 3)
+            let i = Int(rng.next() % 120), j = Int(rng.next() % 120), k = Int(rng.next() % 60)
+            for dk in 0..<Int(1 + rng.next() % 4) { for dj in 0..<Int(1 + rng.next() % 8) { for di in 0..<Int(1 + rng.next() % 8) {
+                v[((k + dk) * 128 + j + dj) * 128 + i + di] = l
+            } } }
+        }
+        let boxes = v.withUnsafeBufferPointer { LabelBoxes($0, shape: shape) }
+        for range: ClosedRange<UInt8> in [1...1, 2...2, 3...3, 1...255, 2...3] {
+            var lo = [Int.max, Int.max, Int.max], hi = [-1, -1, -1]
+            for idx in v.indices where range.contains(v[idx]) {
+                let c = [idx % 128, (idx / 128) % 128, idx / (128 * 128)]
+                for a in 0..<3 { lo[a] = min(lo[a], c[a]); hi[a] = max(hi[a], c[a] + 1) }
+            }
+            let expected = hi[0] < 0 ? nil : BoundingBox(lower: lo, upper: hi)
+            #expect(boxes.box(range) == expected, "\(range)")
+        }
+    }
+}
