@@ -300,26 +300,26 @@ final class Anatomy {
             }]
         }
         add("body", zAll) { [unowned(unsafe) self] z in
-            [PaintItem(box: bodyBox(z), step: 3, layers: [(0, Tissue.skin.rawValue), (-2, Tissue.subcutaneousFat.rawValue)]) { u, v in
+            [PaintItem(box: bodyBox(z), step: 3, layers: [(0, Tissue.skin.rawValue), (-2, Tissue.subcutaneousFat.rawValue)]) { [unowned(unsafe) self] u, v in
                 self.bodySD(u, v, z)
             }]
         }
         add("wall", zAll) { [unowned(unsafe) self] z in
-            [PaintItem(box: bodyBox(z), step: 3, tissue: .muscle) { u, v in self.bodySD(u, v, z) + self.fatThickness(u, v, z) }]
+            [PaintItem(box: bodyBox(z), step: 3, tissue: .muscle) { [unowned(unsafe) self] u, v in self.bodySD(u, v, z) + self.fatThickness(u, v, z) }]
         }
         add("cavity", zAll) { [unowned(unsafe) self] z in
-            [PaintItem(box: bodyBox(z), step: 3, tissue: .visceralFat) { u, v in self.cavitySD(u, v, z) }]
+            [PaintItem(box: bodyBox(z), step: 3, tissue: .visceralFat) { [unowned(unsafe) self] u, v in self.cavitySD(u, v, z) }]
         }
 
         // Thorax: lungs above the diaphragm, diaphragm muscle, heart, posterior mediastinum.
         let zLungMin = min(domeR.z, domeL.z) - 75 * 1.2 - 60 * 1.5
         add("lung", (zLungMin, 1000)) { [unowned(unsafe) self] z in
-            [PaintItem(box: bodyBox(z), step: 2.5, tissue: .lung) { u, v in
+            [PaintItem(box: bodyBox(z), step: 2.5, tissue: .lung) { [unowned(unsafe) self] u, v in
                 max(self.cavitySD(u, v, z) + 2, self.diaphragmZ(u, v) - z)
             }]
         }
         add("diaphragm", (zLungMin - 6, 1000)) { [unowned(unsafe) self] z in
-            [PaintItem(box: bodyBox(z), step: 2, tissue: .muscle) { u, v in
+            [PaintItem(box: bodyBox(z), step: 2, tissue: .muscle) { [unowned(unsafe) self] u, v in
                 max(self.cavitySD(u, v, z), abs(z - (self.diaphragmZ(u, v) - 2)) - 2)
             }]
         }
@@ -332,7 +332,7 @@ final class Anatomy {
         }
         let vb = (v: vVB, ru: rVBu, rv: rVBv)
         add("mediastinum", (zLungMin, 1000)) { [unowned(unsafe) self] z in
-            [PaintItem(box: Box(cu: 0, cv: vb.v - vb.rv - 10, ru: 30, rv: 26), step: 2, tissue: .visceralFat) { u, v in
+            [PaintItem(box: Box(cu: 0, cv: vb.v - vb.rv - 10, ru: 30, rv: 26), step: 2, tissue: .visceralFat) { [unowned(unsafe) self] u, v in
                 max(ellipseSD(u - 4, v - (vb.v - vb.rv - 10), 26, 20), self.diaphragmZ(u, v) - z)
             }]
         }
@@ -363,7 +363,7 @@ final class Anatomy {
             let t = ascites
             // Fluid along the wall of the upper abdomen, down to below the liver.
             add("ascites", (liverZ.lowerBound - 60, liverZ.upperBound)) { [unowned(unsafe) self] z in
-                [PaintItem(box: bodyBox(z), step: 2, tissue: .ascites) { u, v in
+                [PaintItem(box: bodyBox(z), step: 2, tissue: .ascites) { [unowned(unsafe) self] u, v in
                     let c = self.cavitySD(u, v, z)
                     return max(max(c, -c - t - 2), z - (self.diaphragmZ(u, v) - 4))
                 }]
@@ -373,7 +373,7 @@ final class Anatomy {
         // Liver, then what dents it.
         let lbox = liverBox()
         add("liver", (liverZ.lowerBound - 10, liverZ.upperBound + 5)) { [unowned(unsafe) self] z in
-            [PaintItem(box: lbox, step: 2.5, tissue: .liver) { u, v in self.liverSD(u, v, z) }]
+            [PaintItem(box: lbox, step: 2.5, tissue: .liver) { [unowned(unsafe) self] u, v in self.liverSD(u, v, z) }]
         }
         if rng.chance(0.85) {
             let g = (u: -0.12 * A + rng.f(-12, 12), v: -0.38 * B + rng.f(-8, 8), z: rng.f(-65, -35),
