@@ -3,7 +3,9 @@
 // One library target per layer of the system; C libraries come from Debian's -dev packages.
 import PackageDescription
 
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// Plain -O in release: -Ounchecked would turn the shape checks that name the op and the
+// shapes into undefined behaviour.
+let optimize: [SwiftSetting] = []
 
 let package = Package(
     name: "LiverSeg",

@@ -49,7 +49,7 @@ struct DemoCommand: ParsableCommand {
         }
         func stage(_ s: String) { FileHandle.standardError.write(Data("\n== \(s)\n".utf8)) }
 
-        stage("1/5 synthesizing \(p.trainCases) training and \(p.testCases) test phantoms (\(p.phantom.size)², \(p.phantom.slices) slices)")
+        stage("1/4 synthesizing \(p.trainCases) training and \(p.testCases) test phantoms (\(p.phantom.size)², \(p.phantom.slices) slices)")
         let jobs = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         for (dir, n, s) in [(trainDir, p.trainCases, seed), (testDir, p.testCases, seed + 1000)] {
             let bar = ProgressBar(total: n, label: dir.lastPathComponent == "train" ? "train phantoms" : "test phantoms ")
@@ -59,31 +59,15 @@ struct DemoCommand: ParsableCommand {
             bar.finish()
         }
 
-        stage("2/5 training the sequential cascade (\(p.training.size)², F=\(p.training.filters), \(p.training.optimizer))")
+        stage("2/4 training the sequential cascade (\(p.training.size)², F=\(p.training.filters), \(p.training.optimizer))")
         let trainer = try Trainer.start(data: trainDir, config: p.training, runDir: runDir)
         try trainer.train()
 
-        stage("3/5 segmenting the held-out phantoms")
-        let (model, _) = try RunDirectory(runDir).loadModel()
-        let predictor = Predictor(model: model)
-        try FileManager.default.createDirectory(at: predDir, withIntermediateDirectories: true)
-        var summaries: [String] = []
-        for i in 0..<p.testCases {
-            let volume = try NIfTI.read(PhantomDataset.volumeURL(testDir, i))
-            let (labels, prob, summary) = try predictor.segment(volume, tumorProbability: true)
-            try NIfTI.write(labels, to: predDir.appendingPathComponent("segmentation-\(i).nii.gz"))
-            if let prob { try NIfTI.write(prob, to: predDir.appendingPathComponent("probability-\(i).nii.gz")) }
-            summaries.append("  volume-\(i): \(summary.line)")
-            FileHandle.standardError.write(Data("\(summaries.last!)\n".utf8))
-        }
+        stage("3/4 segmenting the held-out phantoms and scoring them against their ground truth")
+        let evaluation = try HeldOutEvaluation.run(model: runDir, testData: testDir, predictions: predDir, evaluation: evalDir,
+                                                   label: "cascade (demo)")
 
-        stage("4/5 evaluating against the phantoms' ground truth")
-        let files = try DatasetEvaluator.pair(truth: testDir, prediction: predDir, probabilities: predDir, ct: testDir)
-        let evaluation = DatasetEvaluator.evaluate(files, label: "cascade (demo)", figures: evalDir) { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
-        try AtomicFile.write(Report.json(evaluation), to: evalDir.appendingPathComponent("evaluation.json"))
-        try AtomicFile.write(Data(Report.csv(evaluation).utf8), to: evalDir.appendingPathComponent("evaluation.csv"))
-
-        stage("5/5 writing the report")
+        stage("4/4 writing the report")
         let history = try JSONDecoder().decode(TrainingHistory.self, from: Data(contentsOf: RunDirectory(runDir).historyJSON))
         let html = try Report.html(evaluations: [evaluation], figureDirectories: [evalDir], training: [("cascade (demo)", history)],
                                    title: "LiverSeg demo: sequential cascade on synthetic CT")

@@ -6,15 +6,14 @@ public enum Ops {
     /// Convolution (stride 1, zero padding), optionally fused with ReLU.
     public static func conv2d(_ x: Variable, _ w: Variable, _ b: Variable?, padding: Int, relu: Bool = false) -> Variable {
         let y = Kernels.conv2d(x.value, w.value, b?.value, padding: padding, fuseReLU: relu)
-        let k = w.value.shape[2]
         let xv = x.value, wv = w.value
         let parents = b.map { [x, w, $0] } ?? [x, w]
         let needInputGrad = x.requiresGrad
         return Variable(y, parents: parents) { [y] gy in
             let g = relu ? gy.reluBackward(output: y) : gy
             // The first layer's input is the image: skip backward-data there (costly, unused).
-            let gx = needInputGrad ? Kernels.conv2dBackwardData(g, wv, inputShape: xv.shape, padding: padding) : nil
-            let (gw, gb) = Kernels.conv2dBackwardWeights(xv, g, kernel: k, padding: padding)
+            // One call for both gradients: gy is converted to oneDNN's layout once.
+            let (gx, gw, gb) = Kernels.conv2dBackward(xv, g, wv, padding: padding, inputGradient: needInputGrad)
             return b == nil ? [gx, gw] : [gx, gw, gb]
         }
     }
