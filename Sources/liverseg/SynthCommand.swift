@@ -6,13 +6,11 @@ struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth",
         abstract: "Synthetic abdominal CT with liver and tumor labels, in the LiTS layout.",
-        discussion: """
-            Writes volume-i.nii.gz (CT in HU, int16 with scl_inter, or float32) and segmentation-i.nii.gz
-            (uint8: 0 background, 1 liver, 2 tumor) for i in FIRST ..< FIRST+N, plus phantom.json describing
-            each case. Case i depends only on (--seed, i, --size, --slices): use another seed or a disjoint
-            --first range for a test set. Portal venous phase; in-plane spacing 0.6–0.9 mm at 512 (scaled
-            for other sizes), slice thickness 0.7–5 mm, LPS and RAS axis orders, 0–10 lesions per case.
-            """)
+        discussion: "Writes volume-i.nii.gz (CT in HU, int16 with scl_inter, or float32) and segmentation-i.nii.gz "
+            + "(uint8: 0 background, 1 liver, 2 tumor) for i in FIRST ..< FIRST+N, plus phantom.json describing each case. "
+            + "Case i depends only on (--seed, i, --size, --slices): use another seed or a disjoint --first range for a "
+            + "test set. Portal venous phase; in-plane spacing 0.6–0.9 mm at 512 (scaled for other sizes), slice "
+            + "thickness 0.7–5 mm, LPS and RAS axis orders, 0–10 lesions per case.")
 
     @Option(help: "Output folder.")
     var out: String
