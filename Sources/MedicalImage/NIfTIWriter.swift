@@ -12,6 +12,7 @@ extension NIfTI {
         if let s = scaling, !(s.slope.isFinite && s.slope != 0 && s.intercept.isFinite) {
             throw MedicalImageError(.badValue, url.path, "cannot write with scaling slope \(s.slope), intercept \(s.intercept)")
         }
+        try checkWritable(volume.geometry, url)
         let isFloat = type == .float32 || type == .float64
         let stored = isFloat ? nil : scaling
         let header = headerBytes(geometry: volume.geometry, type: type, scaling: stored,
@@ -26,10 +27,21 @@ extension NIfTI {
 
     /// Writes a uint8 label map (.nii or .nii.gz by extension), atomically.
     public static func write(_ volume: Volume<UInt8>, to url: URL) throws {
+        try checkWritable(volume.geometry, url)
         let header = headerBytes(geometry: volume.geometry, type: .uint8, scaling: nil,
                                  codes: volume.transformCodes, path: url.path)
         try writeFile(url, header: header, count: volume.voxels.count, elementSize: 1, level: 6) { start, n, out in
             volume.voxels.withUnsafeBytes { out.copyMemory(from: $0.baseAddress! + start, byteCount: n) }
+        }
+    }
+
+    /// NIfTI-1 stores dims as int16 and the affine as float32: refuse what would not survive.
+    static func checkWritable(_ g: Geometry, _ url: URL) throws {
+        guard g.shape.allSatisfy({ $0 >= 1 && $0 <= Int(Int16.max) }) else {
+            throw MedicalImageError(.unsupported, url.path, "shape \(g.shape) does not fit NIfTI-1 (each dimension 1...32767)")
+        }
+        guard g.affine.allSatisfy({ $0.isFinite && abs($0) < Double(Float.greatestFiniteMagnitude) }) else {
+            throw MedicalImageError(.badValue, url.path, "affine has non-finite values: \(g.affine)")
         }
     }
 

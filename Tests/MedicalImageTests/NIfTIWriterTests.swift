@@ -90,3 +90,15 @@ func roundTripKeepsVoxelsAndAffine(_ name: String) throws {
     let left = try FileManager.default.contentsOfDirectory(atPath: dir.path)
     #expect(left == ["labels.nii.gz"])
 }
+
+@Test func writerRefusesWhatNIfTI1CannotHold() throws {
+    let dir = Fixtures.tempDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let wide = Volume<UInt8>(geometry: Geometry(shape: [40000, 1, 1], spacing: [1, 1, 1]),
+                             voxels: [UInt8](repeating: 0, count: 40000))
+    #expect(throws: MedicalImageError.self) { try NIfTI.write(wide, to: dir.appendingPathComponent("w.nii")) }
+    var nan = Volume<Float>(geometry: Geometry(shape: [1, 1, 1], spacing: [1, 1, 1]), voxels: [0])
+    nan.geometry.affine[3] = .nan
+    #expect(throws: MedicalImageError.self) { try NIfTI.write(nan, to: dir.appendingPathComponent("n.nii")) }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+}
