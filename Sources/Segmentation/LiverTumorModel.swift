@@ -16,10 +16,13 @@ public final class LiverTumorModel {
     /// Liver threshold t_a of the seed (also the mask threshold that feeds B).
     public var liverThreshold: Float = 0.5
     public var tumorThreshold: Float = 0.5
+    /// B sees the zoomed liver crop (`LiverCrop`) rather than the whole slice.
+    public let tumorCrop: Bool
 
     public init(kind: ModelKind, size: Int, unet: UNetConfig, liverWindow: IntensityWindow = .liver,
-                tumorWindow: IntensityWindow = .tumor, seed: UInt64) {
+                tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, seed: UInt64) {
         self.kind = kind
+        self.tumorCrop = tumorCrop
         self.size = size
         self.liverWindow = liverWindow
         self.tumorWindow = tumorWindow
@@ -55,21 +58,54 @@ public final class LiverTumorModel {
         return z.sigmoid().map { $0 >= t ? 1 : 0 }
     }
 
+    /// What network B looks at for slices `hu` with liver masks `mask` ([n, 1, S, S] each):
+    /// the zoomed liver crops when `tumorCrop` is on (slices with an empty mask stay whole),
+    /// with the same crop applied to every other tensor given (e.g. the tumor target).
+    func tumorView(hu: Tensor, mask: Tensor, also others: [Tensor] = []) -> (hu: Tensor, mask: Tensor, others: [Tensor], crops: [LiverCrop?]) {
+        let n = hu.shape[0], s = size, p = s * s
+        guard tumorCrop else { return (hu, mask, others, Array(repeating: nil, count: n)) }
+        let outs = ([hu, mask] + others).map { Tensor(uninitializedShape: $0.shape) }
+        var crops: [LiverCrop?] = []
+        for i in 0..<n {
+            let c = LiverCrop(mask: UnsafeBufferPointer(start: mask.readPointer + i * p, count: p), size: s)
+            crops.append(c)
+            for (k, (src, dst)) in zip([hu, mask] + others, outs).enumerated() {
+                let sp = UnsafeBufferPointer(start: src.readPointer + i * p, count: p)
+                let dp = UnsafeMutableBufferPointer(start: dst.writePointer + i * p, count: p)
+                if let c { c.crop(sp, into: dp, nearest: k > 0) } else { _ = dp.update(from: sp) }
+            }
+        }
+        return (outs[0], outs[1], Array(outs.dropFirst(2)), crops)
+    }
+
+    /// B's tumor probability for slices `hu` with liver masks `mask`, on the slice grid and
+    /// zero outside the mask (B is only asked about the liver).
+    public func tumorProbability(hu: Tensor, mask: Tensor) -> Tensor {
+        let view = tumorView(hu: hu, mask: mask)
+        let pb = Autograd.withoutGradients {
+            netB!(Variable(tumorInput(view.hu, mask: view.mask)), training: false).value.sigmoid()
+        }
+        let s = size, p = s * s
+        let out = Tensor(uninitializedShape: hu.shape)
+        for (i, c) in view.crops.enumerated() {
+            let src = UnsafeBufferPointer(start: pb.readPointer + i * p, count: p)
+            let dst = UnsafeMutableBufferPointer(start: out.writePointer + i * p, count: p)
+            if let c { c.uncrop(src, into: dst) } else { _ = dst.update(from: src) }
+        }
+        return out * mask
+    }
+
     /// Liver and tumor probabilities [B, 1, S, S] for a batch of HU slices (no gradients).
     /// In the cascade the tumor probability is zero outside the liver mask (B never looks there).
     public func predict(hu: Tensor) -> (liver: Tensor, tumor: Tensor) {
-        Autograd.withoutGradients {
-            switch kind {
-            case .oneStep:
-                let p = netA(Variable(windowed(hu, liverWindow)), training: false).value.softmaxChannels()
-                let parts = p.splitChannels([1, 1, 1])
-                return (parts[1] + parts[2], parts[2])
-            case .cascade, .joint:
-                let za = netA(Variable(windowed(hu, liverWindow)), training: false).value
-                let m = mask(fromLiverLogits: za)
-                let pb = netB!(Variable(tumorInput(hu, mask: m)), training: false).value.sigmoid()
-                return (za.sigmoid(), pb * m)
-            }
+        switch kind {
+        case .oneStep:
+            let p = Autograd.withoutGradients { netA(Variable(windowed(hu, liverWindow)), training: false).value.softmaxChannels() }
+            let parts = p.splitChannels([1, 1, 1])
+            return (parts[1] + parts[2], parts[2])
+        case .cascade, .joint:
+            let za = Autograd.withoutGradients { netA(Variable(windowed(hu, liverWindow)), training: false).value }
+            return (za.sigmoid(), tumorProbability(hu: hu, mask: mask(fromLiverLogits: za)))
         }
     }
 }

@@ -91,9 +91,7 @@ public final class Predictor {
                         (sub.writePointer + j * sp).update(from: hu.readPointer + n * sp, count: sp)
                         (subMask.writePointer + j * sp).update(from: mask.readPointer + n * sp, count: sp)
                     }
-                    let pb = Autograd.withoutGradients {
-                        model.netB!(.init(model.tumorInput(sub, mask: subMask)), training: false).value.sigmoid()
-                    } * subMask
+                    let pb = model.tumorProbability(hu: sub, mask: subMask)
                     var full = Tensor.zeros(hu.shape)
                     full.withUnsafeMutableBufferPointer { f in
                         for (j, n) in withLiver.enumerated() { (f.baseAddress! + n * sp).update(from: pb.readPointer + j * sp, count: sp) }

@@ -58,7 +58,7 @@ public struct RunDirectory: Sendable {
         let m = try readManifest()
         let t = m.training
         let model = LiverTumorModel(kind: t.kind, size: t.size, unet: t.unet, liverWindow: t.liverWindow,
-                                    tumorWindow: t.tumorWindow, seed: t.seed)
+                                    tumorWindow: t.tumorWindow, tumorCrop: t.tumorCrop, seed: t.seed)
         let weights = FileManager.default.fileExists(atPath: best.path) ? best : last
         guard FileManager.default.fileExists(atPath: weights.path) else {
             throw SegmentationError("\(url.path): no weights (best.safetensors or last.safetensors); has training run?")

@@ -17,6 +17,12 @@ public final class SliceDataset {
     public var predictedLiver: [UInt8]?
 
     public var count: Int { caseOfSlice.count }
+
+    /// Indices of slices whose predicted liver mask is not empty (all slices before masks exist).
+    public var slicesWithPredictedLiver: [Int] {
+        guard let m = predictedLiver else { return Array(0..<count) }
+        return (0..<count).filter { i in m[range(i)].contains { $0 > 0 } }
+    }
     var pixels: Int { size * size }
 
     public init(size: Int) {

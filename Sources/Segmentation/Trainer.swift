@@ -119,7 +119,8 @@ public final class Trainer {
         self.quiet = quiet
         let c = manifest.training
         phases = Self.phases(c)
-        model = LiverTumorModel(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow, seed: c.seed)
+        model = LiverTumorModel(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
+                                tumorCrop: c.tumorCrop, seed: c.seed)
         let byName = Dictionary(uniqueKeysWithValues: cases.map { ($0.name, $0) })
         func pick(_ names: [String]) throws -> [CaseFiles] {
             try names.map { n in
@@ -258,7 +259,10 @@ public final class Trainer {
         // Dropout masks depend only on (seed, epoch): a resumed run draws what the uninterrupted one would.
         model.netA.random = RandomSource(seed: c.seed &+ UInt64(e) &* 7_919)
         model.netB?.random = RandomSource(seed: c.seed &+ UInt64(e) &* 7_919 &+ 1)
-        var order = Array(0..<trainSet.count)
+        // B trains on the slices where A found liver (elsewhere its input is empty) — unless
+        // A found almost none, when B still gets every slice rather than no training at all.
+        let withLiver = p.nets == .tumor ? trainSet.slicesWithPredictedLiver : []
+        var order = withLiver.count >= c.batchSize ? withLiver : Array(0..<trainSet.count)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
         if let cap = c.maxSlicesPerEpoch { order = Array(order.prefix(cap)) }
         let steps = (order.count + c.batchSize - 1) / c.batchSize
@@ -298,18 +302,18 @@ public final class Trainer {
             loss = Losses.binaryCrossEntropy(logits: z, targets: b.liver)
         case .tumor:
             // B learns tumor inside the liver that A found: input w(M·X), target M·B (eq. 2.2's B̄).
-            let m = b.mask!
-            let z = model.netB!(Variable(model.tumorInput(b.hu, mask: m)), training: true)
-            loss = Losses.binaryCrossEntropy(logits: z, targets: b.tumor * m, weighting: tumorWeighting)
+            let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor])
+            let z = model.netB!(Variable(model.tumorInput(v.hu, mask: v.mask)), training: true)
+            loss = Losses.binaryCrossEntropy(logits: z, targets: v.others[0] * v.mask, weighting: tumorWeighting)
         case .joint:
             // Eq. 2.1: B's input is built from A's current output; the threshold blocks
             // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
             // and B from (1 − c)·L_B.
             let za = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
-            let m = model.mask(fromLiverLogits: za.value)
-            let zb = model.netB!(Variable(model.tumorInput(b.hu, mask: m)), training: true)
+            let v = model.tumorView(hu: b.hu, mask: model.mask(fromLiverLogits: za.value), also: [b.tumor])
+            let zb = model.netB!(Variable(model.tumorInput(v.hu, mask: v.mask)), training: true)
             loss = Losses.joint(Losses.binaryCrossEntropy(logits: za, targets: b.liver),
-                                Losses.binaryCrossEntropy(logits: zb, targets: b.tumor * m, weighting: tumorWeighting), c: c.jointC)
+                                Losses.binaryCrossEntropy(logits: zb, targets: v.others[0] * v.mask, weighting: tumorWeighting), c: c.jointC)
         }
         if lossScaleForTesting != 1 { loss = Ops.scale(loss, lossScaleForTesting) }
         return loss

@@ -25,6 +25,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var momentum: Float = 0.9
     /// Stage-2 weighting of the tumor loss: α of eq. 2.2 or the balanced α_k of eq. 2.3.
     public var tumorWeighting: BinaryWeighting = .balanced
+    /// Network B works on the square around the liver mask, zoomed to the model size
+    /// (see `LiverCrop`), instead of the whole slice.
+    public var tumorCrop = true
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver

@@ -25,8 +25,9 @@ import Testing
     }
 
     static func model() -> LiverTumorModel {
+        // Whole-slice B: the zoomed liver crop would resample the tumor edges (LiverCropTests covers it).
         let m = LiverTumorModel(kind: .cascade, size: 24, unet: UNetConfig(inChannels: 1, classes: 1, filters: 1, depth: 0, dropout: 0),
-                                seed: 1)
+                                tumorCrop: false, seed: 1)
         thresholdNet(m.netA, scale: 60, at: 0.5)
         thresholdNet(m.netB!, scale: 60, at: 0.8)
         return m
