@@ -14,7 +14,7 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var validationCases: [String]
     public var liverThreshold: Float = 0.5
     public var tumorThreshold: Float = 0.5
-    /// "default" or "roc-youden" (chosen on the validation cases, seed sec. 3.2.1).
+    /// "default" or "roc-max-dice" (the ROC vertex with the best Dice on the validation cases, seed sec. 3.2.1).
     public var thresholdSource = "default"
     public var epochsDone = 0
     public var totalEpochs = 0

@@ -57,9 +57,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         switch name {
         case "demo":
             c.size = 128; c.filters = 16; c.batchSize = 8
-            c.stage1Epochs = 6; c.stage2Epochs = 2; c.liverEpochs = 6
+            c.stage1Epochs = 3; c.stage2Epochs = 2; c.liverEpochs = 5
             c.optimizer = "adam"; c.learningRate1 = 2e-3; c.learningRate2 = 3e-4
-            c.maxSlicesPerEpoch = 320
+            c.maxSlicesPerEpoch = 256
         case "full":
             c.size = 256; c.filters = 32; c.batchSize = 4
             c.stage1Epochs = 30; c.stage2Epochs = 10

@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
             t.liverEpochs = 1; t.stage1Epochs = 1; t.stage2Epochs = 1; t.maxSlicesPerEpoch = 48
             return Plan(trainCases: 4, testCases: 2, phantom: PhantomConfig(size: 128, slices: 20...28), training: t)
         }
-        return Plan(trainCases: 14, testCases: 4, phantom: PhantomConfig(size: 256, slices: 48...64), training: t)
+        return Plan(trainCases: 12, testCases: 3, phantom: PhantomConfig(size: 256, slices: 40...56), training: t)
     }
 
     func run() throws {

@@ -63,7 +63,10 @@ struct SegmentCommand: ParsableCommand {
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: input.path, isDirectory: &isDir) else { throw ValidationError("\(input.path): no such file or folder") }
         if isDir.boolValue {
-            let niftis = try fm.contentsOfDirectory(atPath: input.path).filter { $0.hasSuffix(".nii") || $0.hasSuffix(".nii.gz") }.sorted()
+            var niftis = try fm.contentsOfDirectory(atPath: input.path).filter { $0.hasSuffix(".nii") || $0.hasSuffix(".nii.gz") }.sorted()
+            // A LiTS folder holds label maps beside the CT: segment only the volumes.
+            if niftis.contains(where: { $0.hasPrefix("volume-") }) { niftis = niftis.filter { $0.hasPrefix("volume-") } }
+            niftis = niftis.filter { !$0.hasPrefix("segmentation-") && !$0.hasPrefix("probability-") }
             if !niftis.isEmpty {
                 try fm.createDirectory(at: out, withIntermediateDirectories: true)
                 return niftis.map { name in
