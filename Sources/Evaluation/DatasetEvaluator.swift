@@ -146,12 +146,15 @@ public enum DatasetEvaluator {
         return acc.finish(label: label, figures: refs)
     }
 
-    static func caseFigures(_ f: CaseFiles, truth t: Volume<UInt8>, prediction p: Volume<UInt8>, metrics: CaseMetrics,
+    static func caseFigures(_ f: CaseFiles, truth tFile: Volume<UInt8>, prediction pFile: Volume<UInt8>, metrics: CaseMetrics,
                             labels: ClosedRange<UInt8>, into dir: URL) throws -> [FigureReference] {
+        // Radiological view whatever the file's axis order: in LAS order `axialSlice` puts the
+        // patient's right on the image's left and anterior at the top (LPS and RAS files differ).
+        let t = try tFile.reoriented(to: "LAS").volume, p = try pFile.reoriented(to: "LAS").volume
         let shape = t.shape
         let k = Figures.mostInformativeSlice(truth: t.voxels, prediction: p.voxels, shape: shape, labels: labels)
         var ct = [Float](repeating: 0.15, count: shape[0] * shape[1])
-        if let cu = f.ct, let v = try? NIfTI.read(cu), v.shape == shape {
+        if let cu = f.ct, let file = try? NIfTI.read(cu), file.shape == tFile.shape, let v = try? file.reoriented(to: "LAS").volume {
             // Abdominal window, HU −100…400 → [0, 1], as the networks see it.
             ct = Figures.axialSlice(v.voxels, shape: shape, k: k).map { min(1, max(0, ($0 + 100) / 500)) }
         }
