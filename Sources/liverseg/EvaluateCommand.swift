@@ -81,10 +81,10 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
-/// `liverseg evaluate-bench`: timings of the metric engine at full CT size (release build).
+/// `liverseg bench eval`: timings of the metric engine at full CT size (release build).
 struct EvaluateBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "evaluate-bench",
+        commandName: "eval",
         abstract: "Time all metrics on a 512×512×500 label pair and the restricted AUC over 100 M probabilities.")
 
     @Option(name: .long, help: "Label grid nx,ny,nz.") var shape: String = "512,512,500"
@@ -95,7 +95,7 @@ struct EvaluateBenchCommand: ParsableCommand {
         let s = shape.split(separator: ",").compactMap { Int($0) }
         guard s.count == 3, s.allSatisfy({ $0 > 0 }) else { throw ValidationError("--shape wants three positive integers, got \(shape)") }
         guard probabilities > 0 else { throw ValidationError("--probabilities must be positive") }
-        print("evaluate-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("bench eval: \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let t = try EvaluationBenchmark.run(shape: s, probabilityCount: probabilities)
         if let json { try AtomicFile.write(Report.json(t), to: URL(fileURLWithPath: json)) }
     }

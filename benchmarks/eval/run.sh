@@ -5,4 +5,4 @@
 set -e
 cd "$(dirname "$0")/../.."
 swift build -c release --product liverseg
-exec .build/release/liverseg evaluate-bench "$@"
+exec .build/release/liverseg bench eval "$@"
