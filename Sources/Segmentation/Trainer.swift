@@ -215,7 +215,6 @@ public final class Trainer {
 
     /// Runs the remaining epochs, then picks thresholds by ROC on the validation cases.
     public func train() throws {
-        let c = manifest.training
         let startTime = ProcessStats.now() - manifest.trainingSeconds
         var epochsThisCall = 0
         while manifest.epochsDone < manifest.totalEpochs {
@@ -234,9 +233,11 @@ public final class Trainer {
             manifest.epochsDone = e + 1
             manifest.trainingSeconds = ProcessStats.now() - startTime
             try saveLast(phaseIndex: pi)
-            // The best model is chosen among epochs where every network has been trained
-            // (for the cascade: once B has started), by mean validation Dice.
-            let complete = c.kind != .cascade || p.nets == .tumor
+            // The best model is chosen among the epochs of the last phase, by mean validation
+            // Dice: that phase's loss (the seed's stage 2, e.g. α-weighted) is what a run is
+            // about. Choosing over all phases let stage-1 epochs win and made runs that differ
+            // only in α return the same weights.
+            let complete = pi == phases.count - 1
             if complete && (manifest.bestScore == nil || record.score > manifest.bestScore! || valSet.count == 0) {
                 manifest.bestScore = record.score
                 manifest.bestEpoch = e + 1
