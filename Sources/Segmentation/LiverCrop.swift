@@ -1,8 +1,13 @@
 /// Network B's view of a slice: the square around the liver mask M (with a margin), zoomed
 /// to the model size. The tumor is then a few percent of B's pixels instead of a few per
 /// mille of the slice, and lesions span several times more pixels, which is what lets B
-/// learn them in minutes on a CPU. The crop is taken from the same model-size slice in
-/// training and in segmentation, so both see identical data.
+/// learn them in minutes on a CPU.
+///
+/// The square is found on the model-size slice (where A's mask lives) but can be cut from
+/// any image covering the same field of view: from the scan at its own resolution (the
+/// cascade: a 256² liver square cut from a 512² CT keeps the detail a 128² or 256² slice
+/// has already lost) or from the model-size slice itself (joint training, where the mask
+/// changes every step and only the model-size slice is at hand).
 public struct LiverCrop: Equatable, Sendable {
     /// Square in model-size pixels: [x0, x0 + side) × [y0, y0 + side) (may extend past the slice; outside reads as 0).
     public let x0: Int, y0: Int, side: Int
@@ -25,40 +30,63 @@ public struct LiverCrop: Equatable, Sendable {
         self.x0 = x0; self.y0 = y0; self.side = side; self.size = size
     }
 
-    /// The crop zoomed to size×size (bilinear; for labels and masks use `nearest`).
+    /// The crop zoomed to size×size from the model-size slice (bilinear; for labels and masks `nearest`).
     public func crop(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableBufferPointer<Float>, nearest: Bool = false) {
-        let scale = Double(side) / Double(size)
+        crop(src, width: size, height: size, into: dst, nearest: nearest)
+    }
+
+    /// The crop zoomed to size×size from a `width`×`height` image of the slice's field of view
+    /// (the model-size slice is a resize of it with pixel centres aligned, see `SliceResize`).
+    public func crop<T: BinaryFloatingPoint>(_ src: UnsafeBufferPointer<T>, width w: Int, height h: Int,
+                                             into dst: UnsafeMutableBufferPointer<Float>, nearest: Bool = false) {
+        precondition(src.count >= w * h && dst.count >= size * size, "LiverCrop.crop: buffers too small")
+        // Crop pixel c → model coordinate (c + ½)·side/size + x0 (pixel-edge units) → source pixel.
+        let k = Double(side) / Double(size)
+        let ax = k * Double(w) / Double(size), bx = Double(x0) * Double(w) / Double(size) - 0.5
+        let ay = k * Double(h) / Double(size), by = Double(y0) * Double(h) / Double(size) - 0.5
         for y in 0..<size {
-            let sy = (Double(y) + 0.5) * scale - 0.5 + Double(y0)
+            let sy = (Double(y) + 0.5) * ay + by
             for x in 0..<size {
-                let sx = (Double(x) + 0.5) * scale - 0.5 + Double(x0)
+                let sx = (Double(x) + 0.5) * ax + bx
                 if nearest {
-                    let ix = Int((sx).rounded()), iy = Int((sy).rounded())
-                    dst[y * size + x] = ix >= 0 && iy >= 0 && ix < size && iy < size ? src[iy * size + ix] : 0
+                    let ix = Int(sx.rounded()), iy = Int(sy.rounded())
+                    dst[y * size + x] = ix >= 0 && iy >= 0 && ix < w && iy < h ? Float(src[iy * w + ix]) : 0
                 } else {
-                    dst[y * size + x] = sample(src, sx, sy)
+                    dst[y * size + x] = Self.sample(src, w, h, sx, sy)
                 }
             }
         }
     }
 
-    /// Puts a crop-space image back on the slice (bilinear); pixels outside the square get 0.
+    /// Puts a crop-space image back on the model-size slice (bilinear); pixels outside the square get 0.
     public func uncrop(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableBufferPointer<Float>) {
+        uncrop(src, into: dst, width: size, height: size)
+    }
+
+    /// Puts a crop-space image back on a `width`×`height` image of the slice's field of view.
+    public func uncrop(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableBufferPointer<Float>, width w: Int, height h: Int) {
+        precondition(src.count >= size * size && dst.count >= w * h, "LiverCrop.uncrop: buffers too small")
         let inv = Double(size) / Double(side)
-        for y in 0..<size {
-            for x in 0..<size {
-                guard x >= x0, x < x0 + side, y >= y0, y < y0 + side else { dst[y * size + x] = 0; continue }
-                let cx = (Double(x - x0) + 0.5) * inv - 0.5, cy = (Double(y - y0) + 0.5) * inv - 0.5
-                dst[y * size + x] = sample(src, min(max(cx, 0), Double(size - 1)), min(max(cy, 0), Double(size - 1)))
+        let sxw = Double(size) / Double(w), syh = Double(size) / Double(h)
+        let last = Double(size - 1)
+        for y in 0..<h {
+            let my = (Double(y) + 0.5) * syh   // model coordinate, pixel-edge units
+            let inY = my >= Double(y0) && my < Double(y0 + side)
+            let cy = min(max((my - Double(y0)) * inv - 0.5, 0), last)
+            for x in 0..<w {
+                let mx = (Double(x) + 0.5) * sxw
+                guard inY, mx >= Double(x0), mx < Double(x0 + side) else { dst[y * w + x] = 0; continue }
+                let cx = min(max((mx - Double(x0)) * inv - 0.5, 0), last)
+                dst[y * w + x] = Self.sample(src, size, size, cx, cy)
             }
         }
     }
 
-    @inline(__always) func sample(_ src: UnsafeBufferPointer<Float>, _ sx: Double, _ sy: Double) -> Float {
+    @inline(__always) static func sample<T: BinaryFloatingPoint>(_ src: UnsafeBufferPointer<T>, _ w: Int, _ h: Int, _ sx: Double, _ sy: Double) -> Float {
         let fx = sx.rounded(.down), fy = sy.rounded(.down)
         let ix = Int(fx), iy = Int(fy)
         let tx = Float(sx - fx), ty = Float(sy - fy)
-        func at(_ x: Int, _ y: Int) -> Float { x >= 0 && y >= 0 && x < size && y < size ? src[y * size + x] : 0 }
+        func at(_ x: Int, _ y: Int) -> Float { x >= 0 && y >= 0 && x < w && y < h ? Float(src[y * w + x]) : 0 }
         return (at(ix, iy) * (1 - tx) + at(ix + 1, iy) * tx) * (1 - ty) + (at(ix, iy + 1) * (1 - tx) + at(ix + 1, iy + 1) * tx) * ty
     }
 }

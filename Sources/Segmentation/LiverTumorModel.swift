@@ -18,11 +18,16 @@ public final class LiverTumorModel {
     public var tumorThreshold: Float = 0.5
     /// B sees the zoomed liver crop (`LiverCrop`) rather than the whole slice.
     public let tumorCrop: Bool
+    /// B's crop is cut from the scan at its own resolution (`tumorInputsFromScan`) rather
+    /// than from the model-size slice. Only the cascade: joint training builds B's input from
+    /// A's output of the current step, on the model-size batch.
+    public let tumorCropFromScan: Bool
 
     public init(kind: ModelKind, size: Int, unet: UNetConfig, liverWindow: IntensityWindow = .liver,
-                tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, seed: UInt64) {
+                tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, tumorCropFromScan: Bool = false, seed: UInt64) {
         self.kind = kind
         self.tumorCrop = tumorCrop
+        self.tumorCropFromScan = tumorCrop && tumorCropFromScan && kind == .cascade
         self.size = size
         self.liverWindow = liverWindow
         self.tumorWindow = tumorWindow
@@ -36,6 +41,12 @@ public final class LiverTumorModel {
             b.classes = 1
             netB = UNet(b, seed: seed &+ 1)
         }
+    }
+
+    /// The model a training configuration describes (weights freshly initialised from its seed).
+    public convenience init(_ c: TrainingConfig) {
+        self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
+                  tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan, seed: c.seed)
     }
 
     /// All tensors by name ("A.down0.conv1.weight", …) for checkpoints.
@@ -93,6 +104,34 @@ public final class LiverTumorModel {
             if let c { c.uncrop(src, into: dst) } else { _ = dst.update(from: src) }
         }
         return out * mask
+    }
+
+    /// B's inputs cut from the scan (`tumorCropFromScan`): for slice n of `scan` (each
+    /// `width`×`height` HU, the field of view of the model-size slice) with A's liver
+    /// probability `liver` [n, 1, S, S], the liver square at scan resolution zoomed to S×S,
+    /// and the mask M in the same square (A's probability resampled, then thresholded, so
+    /// its edge is not a staircase of model pixels). Slices without liver are left out.
+    public func tumorInputsFromScan(scan: [UnsafeBufferPointer<Float>], width: Int, height: Int,
+                                    liver: Tensor) -> (hu: Tensor, mask: Tensor, crops: [LiverCrop], slices: [Int]) {
+        let s = size, p = s * s, t = liverThreshold
+        var crops: [LiverCrop] = [], slices: [Int] = []
+        for n in scan.indices {
+            let m = UnsafeBufferPointer(start: liver.readPointer + n * p, count: p).map { $0 >= t ? Float(1) : 0 }
+            if let c = m.withUnsafeBufferPointer({ LiverCrop(mask: $0, size: s) }) { crops.append(c); slices.append(n) }
+        }
+        let hu = Tensor(uninitializedShape: [slices.count, 1, s, s]), mask = Tensor(uninitializedShape: [slices.count, 1, s, s])
+        for (j, (n, c)) in zip(slices, crops).enumerated() {
+            c.crop(scan[n], width: width, height: height, into: UnsafeMutableBufferPointer(start: hu.writePointer + j * p, count: p))
+            let mp = UnsafeMutableBufferPointer(start: mask.writePointer + j * p, count: p)
+            c.crop(UnsafeBufferPointer(start: liver.readPointer + n * p, count: p), into: mp)
+            for i in 0..<p { mp[i] = mp[i] >= t ? 1 : 0 }
+        }
+        return (hu, mask, crops, slices)
+    }
+
+    /// B's tumor probability in crop space for inputs made by `tumorInputsFromScan` (zero outside M).
+    public func tumorProbability(crops hu: Tensor, mask: Tensor) -> Tensor {
+        Autograd.withoutGradients { netB!(Variable(tumorInput(hu, mask: mask)), training: false).value.sigmoid() } * mask
     }
 
     /// Liver and tumor probabilities [B, 1, S, S] for a batch of HU slices (no gradients).

@@ -69,7 +69,10 @@ public final class Predictor {
                 }
             }
             var t0 = ProcessStats.now()
-            let liverProb: Tensor, tumorProb: Tensor?, withLiver: [Int]
+            let liverProb: Tensor, withLiver: [Int]
+            var tumorProb: Tensor? = nil
+            // Tumor probability on the scan's grid for slices whose crop came from the scan.
+            var scanTumor: [Int: [Float]] = [:]
             switch model.kind {
             case .oneStep:
                 (liverProb, tumorProb) = model.predict(hu: hu)
@@ -82,7 +85,19 @@ public final class Predictor {
                 times["liver"]! += ProcessStats.now() - t0
                 t0 = ProcessStats.now()
                 if withLiver.isEmpty {
-                    tumorProb = nil
+                } else if model.tumorCropFromScan {
+                    // B sees the liver square cut from the scan at its own resolution, and
+                    // its answer goes straight back to the scan's grid.
+                    let inputs = canon.voxels.withUnsafeBufferPointer { v in
+                        model.tumorInputsFromScan(scan: ks.map { UnsafeBufferPointer(rebasing: v[($0 * plane)..<(($0 + 1) * plane)]) },
+                                                  width: nx, height: ny, liver: liverProb)
+                    }
+                    let pb = model.tumorProbability(crops: inputs.hu, mask: inputs.mask)
+                    for (j, n) in inputs.slices.enumerated() {
+                        var t = [Float](repeating: 0, count: plane)
+                        t.withUnsafeMutableBufferPointer { inputs.crops[j].uncrop(UnsafeBufferPointer(start: pb.readPointer + j * sp, count: sp), into: $0, width: nx, height: ny) }
+                        scanTumor[n] = t
+                    }
                 } else {
                     // B sees only slices with liver, as a sub-batch.
                     let sub = Tensor(uninitializedShape: [withLiver.count, 1, s, s])
@@ -104,10 +119,14 @@ public final class Predictor {
             for (n, k) in ks.enumerated() {
                 SliceResize.bilinear(UnsafeBufferPointer(start: liverProb.readPointer + n * sp, count: sp), width: s, height: s,
                                      to: native.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny)
-                let hasTumor = tumorProb != nil && withLiver.contains(n)
-                if hasTumor {
-                    SliceResize.bilinear(UnsafeBufferPointer(start: tumorProb!.readPointer + n * sp, count: sp), width: s, height: s,
+                var hasTumor = false
+                if let t = scanTumor[n] {
+                    tumorNative = t
+                    hasTumor = true
+                } else if let tumorProb, withLiver.contains(n) {
+                    SliceResize.bilinear(UnsafeBufferPointer(start: tumorProb.readPointer + n * sp, count: sp), width: s, height: s,
                                          to: tumorNative.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny)
+                    hasTumor = true
                 }
                 let base = k * plane
                 for j in 0..<plane where native[j] >= liverThreshold {

@@ -57,8 +57,7 @@ public struct RunDirectory: Sendable {
     public func loadModel() throws -> (LiverTumorModel, ModelManifest) {
         let m = try readManifest()
         let t = m.training
-        let model = LiverTumorModel(kind: t.kind, size: t.size, unet: t.unet, liverWindow: t.liverWindow,
-                                    tumorWindow: t.tumorWindow, tumorCrop: t.tumorCrop, seed: t.seed)
+        let model = LiverTumorModel(t)
         let weights = FileManager.default.fileExists(atPath: best.path) ? best : last
         guard FileManager.default.fileExists(atPath: weights.path) else {
             throw SegmentationError("\(url.path): no weights (best.safetensors or last.safetensors); has training run?")

@@ -12,6 +12,8 @@ public final class SliceDataset {
     public private(set) var labels: [UInt8] = []
     /// Index into `caseNames` of each slice's case.
     public private(set) var caseOfSlice: [Int] = []
+    /// Each slice's index along the case's (RAS) z axis.
+    public private(set) var sliceInCase: [Int] = []
     public private(set) var caseNames: [String] = []
     /// The cascade's liver mask M from network A for each slice (set before training B).
     public var predictedLiver: [UInt8]?
@@ -104,9 +106,32 @@ public final class SliceDataset {
             hu.append(contentsOf: fbuf.map { Int16(max(-32768, min(32767, $0.rounded()))) })
             labels.append(contentsOf: lbuf)
             caseOfSlice.append(caseIndex)
+            sliceInCase.append(k)
         }
     }
 
+    /// Appends one slice already at the model size (B's crops are built this way).
+    func append(hu h: UnsafeBufferPointer<Float>, labels l: UnsafeBufferPointer<Float>, caseName: String, slice k: Int) {
+        precondition(h.count == pixels && l.count == pixels, "SliceDataset.append: slice is not \(size)×\(size)")
+        if caseNames.last != caseName { caseNames.append(caseName) }
+        hu.append(contentsOf: h.map { Int16(max(-32768, min(32767, $0.rounded()))) })
+        labels.append(contentsOf: l.map { UInt8($0) })
+        caseOfSlice.append(caseNames.count - 1)
+        sliceInCase.append(k)
+    }
+
+    /// Whether slice `i` holds tumor (label 2).
+    func hasTumor(_ i: Int) -> Bool { labels[range(i)].contains(2) }
+
     /// Pixel range of slice `i`.
     @inline(__always) func range(_ i: Int) -> Range<Int> { (i * pixels)..<((i + 1) * pixels) }
+}
+
+extension Array {
+    /// The elements that satisfy `belongs` and those that do not, each in their original order.
+    func partitioned(by belongs: (Element) -> Bool) -> (matching: [Element], rest: [Element]) {
+        var a: [Element] = [], b: [Element] = []
+        for e in self { if belongs(e) { a.append(e) } else { b.append(e) } }
+        return (a, b)
+    }
 }

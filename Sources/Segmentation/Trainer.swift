@@ -53,6 +53,9 @@ public final class Trainer {
     public let model: LiverTumorModel
     let trainSet: SliceDataset
     let valSet: SliceDataset
+    let trainCases: [CaseFiles], validationCases: [CaseFiles]
+    /// B's scan-resolution crops (`tumorCropFromScan`), built once A is trained.
+    var tumorTrainSet: SliceDataset?, tumorValSet: SliceDataset?
     public private(set) var history: [EpochRecord] = []
     let phases: [Phase]
     var optimizer: Optimizer?
@@ -119,8 +122,7 @@ public final class Trainer {
         self.quiet = quiet
         let c = manifest.training
         phases = Self.phases(c)
-        model = LiverTumorModel(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
-                                tumorCrop: c.tumorCrop, seed: c.seed)
+        model = LiverTumorModel(c)
         let byName = Dictionary(uniqueKeysWithValues: cases.map { ($0.name, $0) })
         func pick(_ names: [String]) throws -> [CaseFiles] {
             try names.map { n in
@@ -128,10 +130,12 @@ public final class Trainer {
                 return c
             }
         }
-        trainSet = try SliceDataset(cases: pick(manifest.trainCases), size: c.size, nonLiverFraction: c.nonLiverFraction,
+        trainCases = try pick(manifest.trainCases)
+        validationCases = try pick(manifest.validationCases)
+        trainSet = try SliceDataset(cases: trainCases, size: c.size, nonLiverFraction: c.nonLiverFraction,
                                     seed: c.seed, progressLabel: quiet ? nil : "loading training cases  ")
-        valSet = try SliceDataset(cases: pick(manifest.validationCases), size: c.size, nonLiverFraction: c.nonLiverFraction,
-                                  seed: c.seed &+ 99, progressLabel: quiet || manifest.validationCases.isEmpty ? nil : "loading validation cases")
+        valSet = try SliceDataset(cases: validationCases, size: c.size, nonLiverFraction: c.nonLiverFraction,
+                                  seed: c.seed &+ 99, progressLabel: quiet || validationCases.isEmpty ? nil : "loading validation cases")
         if isNew {
             try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
             try run.write(manifest)
@@ -223,7 +227,7 @@ public final class Trainer {
             let (pi, _) = phase(of: e)
             let p = phases[pi]
             if optimizerPhase != pi { optimizer = makeOptimizer(p); optimizerPhase = pi }
-            if p.nets == .tumor && trainSet.predictedLiver == nil { predictMasks(trainSet) }
+            if p.nets == .tumor { try prepareTumorData() }
             let t0 = ProcessStats.now()
             let loss = try runEpoch(e, phase: p)
             let (ld, li, td, ti) = validate()
@@ -262,16 +266,17 @@ public final class Trainer {
         model.netB?.random = RandomSource(seed: c.seed &+ UInt64(e) &* 7_919 &+ 1)
         // B trains on the slices where A found liver (elsewhere its input is empty) — unless
         // A found almost none, when B still gets every slice rather than no training at all.
-        let withLiver = p.nets == .tumor ? trainSet.slicesWithPredictedLiver : []
-        var order = withLiver.count >= c.batchSize ? withLiver : Array(0..<trainSet.count)
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
-        if let cap = c.maxSlicesPerEpoch { order = Array(order.prefix(cap)) }
+        // Scan-resolution crops exist only for slices with liver.
+        let data = p.nets == .tumor ? tumorTrainSet ?? trainSet : trainSet
+        let withLiver = p.nets == .tumor ? data.slicesWithPredictedLiver : []
+        let order = Self.epochOrder(withLiver.count >= c.batchSize ? withLiver : Array(0..<data.count), cap: c.maxSlicesPerEpoch,
+                                    tumorShare: p.nets == .liver ? nil : c.tumorSliceShare, hasTumor: data.hasTumor, rng: &rng)
         let steps = (order.count + c.batchSize - 1) / c.batchSize
         let bar = quiet ? nil : ProgressBar(total: steps, label: "epoch \(e + 1)/\(manifest.totalEpochs) \(p.name)")
         var total = 0.0
         for s in 0..<steps {
             let idx = Array(order[(s * c.batchSize)..<min(order.count, (s + 1) * c.batchSize)])
-            let batch = TrainingBatch(trainSet, indices: idx, augmentation: c.augmentation, rng: &rng)
+            let batch = TrainingBatch(data, indices: idx, augmentation: c.augmentation, rng: &rng)
             let loss = step(batch, phase: p)
             let v = loss.value[flat: 0]
             guard v.isFinite else {
@@ -288,6 +293,24 @@ public final class Trainer {
         return total / Double(max(steps, 1))
     }
 
+    /// The slices of one epoch: `candidates` shuffled, at most `cap` of them; with a
+    /// `tumorShare`, that share comes from slices with tumor (cycled through if too few) and
+    /// the rest from the others.
+    static func epochOrder(_ candidates: [Int], cap: Int?, tumorShare: Double?, hasTumor: (Int) -> Bool, rng: inout SeededRNG) -> [Int] {
+        var order = candidates
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+        let n = min(order.count, cap ?? order.count)
+        if let share = tumorShare {
+            let (withTumor, without) = order.partitioned(by: hasTumor)
+            if !withTumor.isEmpty && !without.isEmpty {
+                let k = min(n, Int((Double(n) * share).rounded()))
+                order = (0..<k).map { withTumor[$0 % withTumor.count] } + without.prefix(n - k)
+                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+            }
+        }
+        return Array(order.prefix(n))
+    }
+
     /// Forward pass and loss of one batch (graph recorded for backward).
     func step(_ b: TrainingBatch, phase p: Phase) -> Variable {
         let c = manifest.training
@@ -301,6 +324,10 @@ public final class Trainer {
         case .liver:
             let z = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
             loss = Losses.binaryCrossEntropy(logits: z, targets: b.liver)
+        case .tumor where model.tumorCropFromScan:
+            // The batch is already B's view (scan-resolution crops with their mask).
+            let z = model.netB!(Variable(model.tumorInput(b.hu, mask: b.mask!)), training: true)
+            loss = Losses.binaryCrossEntropy(logits: z, targets: b.tumor * b.mask!, weighting: tumorWeighting)
         case .tumor:
             // B learns tumor inside the liver that A found: input w(M·X), target M·B (eq. 2.2's B̄).
             let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor])
@@ -320,6 +347,28 @@ public final class Trainer {
         return loss
     }
 
+    /// What B trains and is validated on, once A is trained (A does not change after that in
+    /// the cascade, so this is built once; a resumed run rebuilds the same data).
+    func prepareTumorData() throws {
+        if model.tumorCropFromScan {
+            guard tumorTrainSet == nil else { return }
+            let bs = manifest.training.batchSize * 2
+            tumorTrainSet = try SliceDataset.tumorCrops(of: trainSet, cases: trainCases, model: model, batchSize: bs,
+                                                        progressLabel: quiet ? nil : "liver crops for B (train)")
+            tumorValSet = try SliceDataset.tumorCrops(of: valSet, cases: validationCases, model: model, batchSize: bs,
+                                                      progressLabel: quiet || valSet.count == 0 ? nil : "liver crops for B (val)  ")
+            if tumorTrainSet!.count == 0 {
+                // An untrained or failed A (tiny test runs, too few liver epochs) finds no
+                // liver; B then learns on the true liver rather than not at all.
+                say("warning: network A finds no liver in the training slices; B trains on crops around the true liver instead")
+                tumorTrainSet = try SliceDataset.tumorCrops(of: trainSet, cases: trainCases, model: model, batchSize: bs, trueLiver: true,
+                                                            progressLabel: nil)
+            }
+        } else if trainSet.predictedLiver == nil {
+            predictMasks(trainSet)
+        }
+    }
+
     /// The cascade's liver masks M for B's training slices, from the trained network A.
     func predictMasks(_ data: SliceDataset) {
         let s = data.size, p = s * s, bs = manifest.training.batchSize * 2
@@ -327,7 +376,7 @@ public final class Trainer {
         let bar = quiet ? nil : ProgressBar(total: data.count, label: "liver masks for B     ")
         for start in stride(from: 0, to: data.count, by: bs) {
             let idx = Array(start..<min(data.count, start + bs))
-            let hu = huTensor(data, idx)
+            let hu = data.huTensor(idx)
             let m = Autograd.withoutGradients {
                 model.mask(fromLiverLogits: model.netA(Variable(model.windowed(hu, model.liverWindow)), training: false).value)
             }
@@ -338,38 +387,54 @@ public final class Trainer {
         data.predictedLiver = masks
     }
 
-    func huTensor(_ data: SliceDataset, _ idx: [Int]) -> Tensor {
-        let s = data.size, p = s * s
-        let t = Tensor(uninitializedShape: [idx.count, 1, s, s])
-        let w = t.writePointer
-        for (n, i) in idx.enumerated() {
-            data.hu.withUnsafeBufferPointer { src in for j in 0..<p { w[n * p + j] = Float(src[i * p + j]) } }
+    /// Validation predictions in batches. `liver` gets A's liver probability and the truth of
+    /// validation slices; `tumor` gets the gate (where a tumor may be called: the liver
+    /// probability, or B's mask M), the tumor probability and the truth — on the validation
+    /// slices, or on B's scan-resolution crops of them, which is what B is asked about.
+    func forEachValidationBatch(liver: (Tensor, ArraySlice<UInt8>) -> Void, tumor: (Tensor, Tensor, ArraySlice<UInt8>) -> Void) {
+        let p = valSet.size * valSet.size, bs = manifest.training.batchSize * 2
+        let crops = model.tumorCropFromScan
+        for start in stride(from: 0, to: valSet.count, by: bs) {
+            let idx = Array(start..<min(valSet.count, start + bs))
+            let truth = valSet.labels[(start * p)..<((start + idx.count) * p)]
+            let hu = valSet.huTensor(idx)
+            if crops {
+                liver(Autograd.withoutGradients { model.netA(Variable(model.windowed(hu, model.liverWindow)), training: false).value.sigmoid() }, truth)
+            } else {
+                let (pl, pt) = model.predict(hu: hu)
+                liver(pl, truth)
+                tumor(pl, pt, truth)
+            }
         }
-        return t
+        guard crops, let tv = tumorValSet else { return }
+        for start in stride(from: 0, to: tv.count, by: bs) {
+            let idx = Array(start..<min(tv.count, start + bs))
+            let mask = tv.maskTensor(idx)
+            tumor(mask, model.tumorProbability(crops: tv.huTensor(idx), mask: mask), tv.labels[(start * p)..<((start + idx.count) * p)])
+        }
     }
 
     /// Dice and IoU of liver and tumor over all validation slices (at the model size,
-    /// thresholds 0.5 / the model's current ones).
-    func validate(collect: ((Tensor, Tensor, ArraySlice<UInt8>) -> Void)? = nil) -> (Double?, Double?, Double?, Double?) {
+    /// the model's current thresholds; the tumor on B's crops when it sees the scan's).
+    func validate() -> (Double?, Double?, Double?, Double?) {
         guard valSet.count > 0 else { return (nil, nil, nil, nil) }
-        let s = valSet.size, p = s * s, bs = manifest.training.batchSize * 2
         var lc = (0, 0, 0), tc = (0, 0, 0)   // (tp, fp, fn)
-        for start in stride(from: 0, to: valSet.count, by: bs) {
-            let idx = Array(start..<min(valSet.count, start + bs))
-            let (pl, pt) = model.predict(hu: huTensor(valSet, idx))
-            let truth = valSet.labels[(start * p)..<((start + idx.count) * p)]
-            collect?(pl, pt, truth)
-            let lp = pl.readPointer, tp = pt.readPointer
-            for (j, t) in truth.enumerated() {
-                let liver = lp[j] >= model.liverThreshold, tumor = liver && tp[j] >= model.tumorThreshold
-                let tl = t >= 1, tt = t == 2
-                if liver && tl { lc.0 += 1 } else if liver { lc.1 += 1 } else if tl { lc.2 += 1 }
-                if tumor && tt { tc.0 += 1 } else if tumor { tc.1 += 1 } else if tt { tc.2 += 1 }
-            }
+        let lt = model.liverThreshold, tt = model.tumorThreshold
+        func count(_ c: inout (Int, Int, Int), _ predicted: Bool, _ truth: Bool) {
+            if predicted && truth { c.0 += 1 } else if predicted { c.1 += 1 } else if truth { c.2 += 1 }
         }
+        forEachValidationBatch(liver: { pl, truth in
+            let lp = pl.readPointer
+            for (j, t) in truth.enumerated() { count(&lc, lp[j] >= lt, t >= 1) }
+        }, tumor: { gate, pt, truth in
+            let gp = gate.readPointer, tp = pt.readPointer
+            for (j, t) in truth.enumerated() { count(&tc, gp[j] >= lt && tp[j] >= tt, t == 2) }
+        })
         func dice(_ c: (Int, Int, Int)) -> Double? { 2 * c.0 + c.1 + c.2 == 0 ? nil : Double(2 * c.0) / Double(2 * c.0 + c.1 + c.2) }
         func iou(_ c: (Int, Int, Int)) -> Double? { c.0 + c.1 + c.2 == 0 ? nil : Double(c.0) / Double(c.0 + c.1 + c.2) }
-        return (dice(lc), iou(lc), dice(tc), iou(tc))
+        // Before B has data (the cascade's liver phase with scan crops) there is no tumor score.
+        let tumorScored = !model.tumorCropFromScan || tumorValSet != nil
+        return (dice(lc), iou(lc), tumorScored ? dice(tc) : nil, tumorScored ? iou(tc) : nil)
     }
 
     /// Best weights back in, then thresholds by ROC analysis on the validation slices, as the
@@ -379,12 +444,14 @@ public final class Trainer {
             try Checkpoint.load(into: ModelVariables(model), from: run.best, ignoringPrefixes: ["opt."])
         }
         if valSet.count > 0 {
+            if model.kind == .cascade { try prepareTumorData() }
             var liverProbs: [Float] = [], liverTruth: [Bool] = []
-            var tumorProbs: [Float] = [], tumorTruth: [Bool] = []
-            _ = validate { pl, pt, truth in
+            var tumorGate: [Float] = [], tumorProbs: [Float] = [], tumorTruth: [Bool] = []
+            forEachValidationBatch(liver: { pl, truth in
                 liverProbs += pl.scalars; liverTruth += truth.map { $0 >= 1 }
-                tumorProbs += pt.scalars; tumorTruth += truth.map { $0 == 2 }
-            }
+            }, tumor: { gate, pt, truth in
+                tumorGate += gate.scalars; tumorProbs += pt.scalars; tumorTruth += truth.map { $0 == 2 }
+            })
             // The operating point is chosen on the ROC curve by the best Dice (F1) of its
             // vertices: TP = TPR·P, FP = FPR·N. Youden's J (reported too) weighs a false
             // positive rate like a true positive rate, which with 1 tumor voxel per 100
@@ -407,7 +474,7 @@ public final class Trainer {
             // The tumor threshold is chosen among pixels inside the liver at the new liver
             // threshold: B is only asked about those.
             var tp: [Float] = [], tt: [Bool] = []
-            for i in 0..<liverProbs.count where liverProbs[i] >= manifest.liverThreshold { tp.append(tumorProbs[i]); tt.append(tumorTruth[i]) }
+            for i in 0..<tumorGate.count where tumorGate[i] >= manifest.liverThreshold { tp.append(tumorProbs[i]); tt.append(tumorTruth[i]) }
             let tumorROC = try ROC.analyze(probabilities: tp, truth: tt, maxCurvePoints: 4096)
             if let t = choose(tumorROC) { manifest.tumorThreshold = t }
             manifest.thresholdSource = "roc-max-dice"

@@ -28,6 +28,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Network B works on the square around the liver mask, zoomed to the model size
     /// (see `LiverCrop`), instead of the whole slice.
     public var tumorCrop = true
+    /// The cascade cuts B's crop from the scan at its own resolution rather than from the
+    /// model-size slice (lesions of 1–5 model pixels become 2–4× larger; see `LiverCrop`).
+    public var tumorCropFromScan = true
+    /// Share of B's training slices per epoch drawn from slices that hold tumor (nil: slices
+    /// as they come). Lesions sit on a minority of liver slices; oversampling them, as nnU-Net
+    /// oversamples foreground patches, lets a short run see enough of them.
+    public var tumorSliceShare: Double?
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -84,6 +91,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard ["sgd", "adam"].contains(optimizer) else { throw SegmentationError("optimizer must be sgd or adam, got \(optimizer)") }
         guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
         guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }
+        if let t = tumorSliceShare, !(0...1).contains(t) { throw SegmentationError("tumor slice share must be in [0, 1], got \(t)") }
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
         if case .alpha(let a) = tumorWeighting, !(a > 0 && a < 1) { throw SegmentationError("α must be in (0, 1), got \(a)") }
     }

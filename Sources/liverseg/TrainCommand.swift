@@ -38,6 +38,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Share of cases held out for validation.") var validation: Double?
     @Option(help: "Share of slices without liver, relative to slices with liver.") var nonLiver: Double?
     @Flag(help: "No augmentation.") var noAugment = false
+    @Option(name: .customLong("tumor-crop"), help: "What the cascade's tumor network sees: scan (the liver square at the scan's resolution), slice (the liver square of the model-size slice) or whole (the whole slice).")
+    var tumorCrop: String?
+    @Option(help: "Share of the tumor network's training slices drawn from slices with tumor (0…1; default: as they come).") var tumorSliceShare: Double?
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -69,6 +72,15 @@ struct TrainCommand: ParsableCommand {
             if let validation { c.validationFraction = validation }
             if let nonLiver { c.nonLiverFraction = nonLiver }
             if noAugment { c.augmentation = .none }
+            if let tumorCrop {
+                switch tumorCrop {
+                case "scan": (c.tumorCrop, c.tumorCropFromScan) = (true, true)
+                case "slice": (c.tumorCrop, c.tumorCropFromScan) = (true, false)
+                case "whole": (c.tumorCrop, c.tumorCropFromScan) = (false, false)
+                default: throw ValidationError("--tumor-crop must be scan, slice or whole, got \(tumorCrop)")
+                }
+            }
+            if let tumorSliceShare { c.tumorSliceShare = tumorSliceShare }
             if let seed { c.seed = seed }
             trainer = try Trainer.start(data: URL(fileURLWithPath: data), config: c, runDir: URL(fileURLWithPath: out))
         }

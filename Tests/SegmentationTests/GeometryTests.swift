@@ -89,3 +89,35 @@ import Testing
         #expect(throws: SegmentationError.self) { _ = try Predictor(model: Self.model()).segment(v) }
     }
 }
+
+/// The cascade's B on a liver square cut from the scan at its own resolution: a 3×3-voxel
+/// tumor (1.5 model pixels, which a model-size slice would smear) is found voxel for voxel.
+/// The sizes are chosen so every resampling is exact: the scan is 2× the model size, the
+/// liver is 12 model pixels wide on even scan voxels, so the crop is 16 model pixels = 32
+/// scan voxels and B sees the scan 1:1.
+@Suite struct ScanCropGeometryTests {
+    @Test func smallTumorIsFoundOnTheScanGrid() throws {
+        let (nx, ny, nz) = (64, 64, 3)
+        let g = Geometry(shape: [nx, ny, nz], spacing: [0.8, 0.8, 3])
+        var v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
+        var expected = [UInt8](repeating: 0, count: g.voxelCount)
+        for k in 0..<nz {
+            for j in 20..<44 {
+                for i in 12..<36 {
+                    let tumor = k == 1 && i >= 21 && i < 24 && j >= 27 && j < 30
+                    v[i, j, k] = tumor ? 230 : 170
+                    expected[v.index(i, j, k)] = tumor ? 2 : 1
+                }
+            }
+        }
+        let m = LiverTumorModel(kind: .cascade, size: 32, unet: UNetConfig(inChannels: 1, classes: 1, filters: 1, depth: 0, dropout: 0),
+                                tumorCrop: true, tumorCropFromScan: true, seed: 1)
+        #expect(m.tumorCropFromScan)
+        GeometryTests.thresholdNet(m.netA, scale: 60, at: 0.5)
+        GeometryTests.thresholdNet(m.netB!, scale: 60, at: 0.8)
+        let (labels, _, summary) = try Predictor(model: m).segment(v)
+        #expect(labels.voxels == expected)
+        #expect(summary.tumorCount == 1)
+        #expect(abs(summary.tumorML - 9 * 0.8 * 0.8 * 3 / 1000) < 1e-9)
+    }
+}

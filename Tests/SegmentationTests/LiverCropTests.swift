@@ -48,3 +48,38 @@ import Testing
 }
 
 import Foundation
+
+/// The crop found on the model-size slice, cut from an image of the same field of view at
+/// another resolution (the scan): a linear ramp over the field of view must give the same
+/// crop from the scan as from the model-size slice, and come back onto the scan's grid.
+@Suite struct LiverCropFromScanTests {
+    static func ramp(_ w: Int, _ h: Int) -> [Float] {
+        (0..<(w * h)).map { i in
+            let u = (Double(i % w) + 0.5) / Double(w), v = (Double(i / w) + 0.5) / Double(h)
+            return Float(300 * u - 120 * v + 40)
+        }
+    }
+
+    @Test func cropFromTheScanMatchesCropFromTheModelSliceAndUncropsOntoTheScan() {
+        let s = 32, (w, h) = (96, 64)             // anisotropic: 3× in x, 2× in y
+        let m = LiverCropTests.mask(s, 8..<20, 10..<18)
+        let c = m.withUnsafeBufferPointer { LiverCrop(mask: $0, size: s)! }
+        let model = Self.ramp(s, s), scan = Self.ramp(w, h)
+        var fromModel = [Float](repeating: 0, count: s * s), fromScan = fromModel
+        model.withUnsafeBufferPointer { src in fromModel.withUnsafeMutableBufferPointer { c.crop(src, into: $0) } }
+        scan.withUnsafeBufferPointer { src in fromScan.withUnsafeMutableBufferPointer { c.crop(src, width: w, height: h, into: $0) } }
+        // Bilinear sampling reproduces a linear function exactly wherever it does not reach past the image.
+        for y in 1..<(s - 1) { for x in 1..<(s - 1) { #expect(abs(fromScan[y * s + x] - fromModel[y * s + x]) < 1e-3, "(\(x), \(y))") } }
+        var back = [Float](repeating: -1, count: w * h)
+        fromScan.withUnsafeBufferPointer { src in back.withUnsafeMutableBufferPointer { c.uncrop(src, into: $0, width: w, height: h) } }
+        // Square in scan pixels: model [x0, x0 + side) × 3 in x, × 2 in y.
+        for y in 0..<h {
+            for x in 0..<w {
+                let inside = x >= 3 * c.x0 && x < 3 * (c.x0 + c.side) && y >= 2 * c.y0 && y < 2 * (c.y0 + c.side)
+                let interior = x >= 3 * c.x0 + 2 && x < 3 * (c.x0 + c.side) - 2 && y >= 2 * c.y0 + 2 && y < 2 * (c.y0 + c.side) - 2
+                if !inside { #expect(back[y * w + x] == 0) }
+                if interior { #expect(abs(back[y * w + x] - scan[y * w + x]) < 1e-2, "(\(x), \(y))") }
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Support
+import Testing
+@testable import Segmentation
+
+/// Which slices an epoch trains on: a cap, and the share drawn from slices with tumor.
+@Suite struct EpochOrderTests {
+    let tumorSlices: Set<Int> = [2, 5, 9]
+
+    @Test func shareOfTumorSlicesIsExactAndTheRestAreDistinctOthers() {
+        var rng = SeededRNG(seed: 3)
+        let order = Trainer.epochOrder(Array(0..<20), cap: 10, tumorShare: 0.6, hasTumor: { tumorSlices.contains($0) }, rng: &rng)
+        #expect(order.count == 10)
+        let tumor = order.filter { tumorSlices.contains($0) }, other = order.filter { !tumorSlices.contains($0) }
+        #expect(tumor.count == 6)                       // 3 tumor slices, each twice
+        #expect(Set(tumor) == tumorSlices)
+        #expect(other.count == 4 && Set(other).count == 4)
+    }
+
+    @Test func withoutShareItIsAShuffledPrefixAndDeterministic() {
+        var a = SeededRNG(seed: 5), b = SeededRNG(seed: 5)
+        let x = Trainer.epochOrder(Array(0..<20), cap: 7, tumorShare: nil, hasTumor: { tumorSlices.contains($0) }, rng: &a)
+        let y = Trainer.epochOrder(Array(0..<20), cap: 7, tumorShare: nil, hasTumor: { _ in false }, rng: &b)
+        #expect(x == y && x.count == 7 && Set(x).count == 7)
+        var c = SeededRNG(seed: 5)
+        let all = Trainer.epochOrder(Array(0..<20), cap: nil, tumorShare: nil, hasTumor: { _ in false }, rng: &c)
+        #expect(Array(all.prefix(7)) == x && Set(all) == Set(0..<20))
+    }
+
+    @Test func noTumorSlicesLeavesTheOrderAlone() {
+        var a = SeededRNG(seed: 9), b = SeededRNG(seed: 9)
+        let x = Trainer.epochOrder(Array(0..<12), cap: 6, tumorShare: 0.5, hasTumor: { _ in false }, rng: &a)
+        let y = Trainer.epochOrder(Array(0..<12), cap: 6, tumorShare: nil, hasTumor: { _ in false }, rng: &b)
+        #expect(x == y)
+    }
+}
