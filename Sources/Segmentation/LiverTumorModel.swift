@@ -46,7 +46,7 @@ public final class LiverTumorModel {
     /// The model a training configuration describes (weights freshly initialised from its seed).
     public convenience init(_ c: TrainingConfig) {
         self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
-                  tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan, seed: c.seed)
+                  tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, seed: c.seed)
     }
 
     /// All tensors by name ("A.down0.conv1.weight", …) for checkpoints.

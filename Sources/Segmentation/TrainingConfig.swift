@@ -30,7 +30,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var tumorCrop = true
     /// The cascade cuts B's crop from the scan at its own resolution rather than from the
     /// model-size slice (lesions of 1–5 model pixels become 2–4× larger; see `LiverCrop`).
-    public var tumorCropFromScan = true
+    /// nil in runs saved before the option existed, which cut it from the slice.
+    public var tumorCropFromScan: Bool? = true
     /// Share of B's training slices per epoch drawn from slices that hold tumor (nil: slices
     /// as they come). Lesions sit on a minority of liver slices; oversampling them, as nnU-Net
     /// oversamples foreground patches, lets a short run see enough of them.

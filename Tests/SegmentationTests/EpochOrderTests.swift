@@ -1,3 +1,4 @@
+import Foundation
 import Support
 import Testing
 @testable import Segmentation
@@ -31,5 +32,21 @@ import Testing
         let x = Trainer.epochOrder(Array(0..<12), cap: 6, tumorShare: 0.5, hasTumor: { _ in false }, rng: &a)
         let y = Trainer.epochOrder(Array(0..<12), cap: 6, tumorShare: nil, hasTumor: { _ in false }, rng: &b)
         #expect(x == y)
+    }
+}
+
+/// A run saved before B could crop from the scan keeps cutting from the model-size slice.
+@Suite struct TrainingConfigCompatibilityTests {
+    @Test func manifestWithoutTheScanCropKeyLoadsAsSliceCrops() throws {
+        var c = TrainingConfig()
+        c.size = 32; c.filters = 2; c.depth = 2
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
+        #expect(json["tumorCropFromScan"] as? Bool == true)
+        #expect(LiverTumorModel(c).tumorCropFromScan)
+        json.removeValue(forKey: "tumorCropFromScan")
+        let old = try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old.tumorCropFromScan == nil)
+        #expect(!LiverTumorModel(old).tumorCropFromScan)
+        #expect(LiverTumorModel(old).tumorCrop)
     }
 }
