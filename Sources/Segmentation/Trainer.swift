@@ -274,7 +274,10 @@ public final class Trainer {
         let steps = (order.count + c.batchSize - 1) / c.batchSize
         let bar = quiet ? nil : ProgressBar(total: steps, label: "epoch \(e + 1)/\(manifest.totalEpochs) \(p.name)")
         var total = 0.0
+        let schedule: LearningRateSchedule = c.learningRateSchedule == "poly" ? .polynomial(total: steps * p.epochs, power: 0.9) : .constant
+        let firstStep = phase(of: e).1 * steps
         for s in 0..<steps {
+            optimizer!.learningRate = schedule.rate(base: p.learningRate, at: firstStep + s)
             let idx = Array(order[(s * c.batchSize)..<min(order.count, (s + 1) * c.batchSize)])
             let batch = TrainingBatch(data, indices: idx, augmentation: c.augmentation, rng: &rng)
             let loss = step(batch, phase: p)

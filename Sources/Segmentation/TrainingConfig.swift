@@ -20,6 +20,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var liverEpochs: Int?
     public var learningRate1: Float = 1e-3
     public var learningRate2: Float = 1e-4
+    /// "constant" (the seed: a fixed rate per stage) or "poly": within each phase the rate
+    /// falls as (1 − t)^0.9 (nnU-Net's schedule), which settles a short run's weights.
+    /// nil (runs saved before the option existed): constant.
+    public var learningRateSchedule: String?
     /// "sgd" (the seed: SGD with momentum) or "adam".
     public var optimizer = "sgd"
     public var momentum: Float = 0.9
@@ -89,6 +93,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard filters > 0, batchSize > 0, stage1Epochs >= 0, stage2Epochs >= 0, stage1Epochs + stage2Epochs > 0 else {
             throw SegmentationError("filters and batch size must be positive and at least one epoch must be trained")
         }
+        if let l = learningRateSchedule, !["constant", "poly"].contains(l) { throw SegmentationError("learning-rate schedule must be constant or poly, got \(l)") }
         guard ["sgd", "adam"].contains(optimizer) else { throw SegmentationError("optimizer must be sgd or adam, got \(optimizer)") }
         guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
         guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }

@@ -32,6 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning rate of stage 1.") var lr: Float?
     @Option(help: "Learning rate of stage 2.") var lr2: Float?
     @Option(help: "sgd or adam.") var optimizer: String?
+    @Option(help: "Learning rate within each phase: constant (the seed) or poly (falls as (1 − t)^0.9).") var lrSchedule: String?
     @Option(help: "Tumor loss weighting in stage 2: balanced, or α (e.g. 0.02).") var alpha: String?
     @Option(help: "c of the joint loss c·L_A + (1−c)·L_B.") var jointC: Float?
     @Option(help: "At most this many training slices per epoch.") var slicesPerEpoch: Int?
@@ -66,6 +67,7 @@ struct TrainCommand: ParsableCommand {
             if let lr { c.learningRate1 = lr }
             if let lr2 { c.learningRate2 = lr2 }
             if let optimizer { c.optimizer = optimizer }
+            if let lrSchedule { c.learningRateSchedule = lrSchedule }
             if let alpha { c.tumorWeighting = try Self.weighting(alpha) }
             if let jointC { c.jointC = jointC }
             if let slicesPerEpoch { c.maxSlicesPerEpoch = slicesPerEpoch }

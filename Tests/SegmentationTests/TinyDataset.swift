@@ -46,8 +46,11 @@ enum TinyDataset {
         var c = TrainingConfig()
         c.kind = kind
         c.size = 32; c.filters = 4; c.depth = 2; c.batchSize = 4
-        c.stage1Epochs = 1; c.stage2Epochs = 1; c.liverEpochs = 1
+        // Two stage-1 epochs, so that the one-step and joint runs are interrupted mid-phase,
+        // where the poly schedule and the tumor-slice sampling must pick up exactly.
+        c.stage1Epochs = 2; c.stage2Epochs = 1; c.liverEpochs = 1
         c.optimizer = "adam"; c.learningRate1 = 1e-2; c.learningRate2 = 1e-3
+        c.learningRateSchedule = "poly"; c.tumorSliceShare = 0.5
         c.validationFraction = 0.34
         c.seed = 5
         return c
