@@ -318,6 +318,11 @@ public final class Trainer {
     func step(_ b: TrainingBatch, phase p: Phase) -> Variable {
         let c = manifest.training
         let tumorWeighting: BinaryWeighting = p.stage2 ? c.tumorWeighting : .none
+        func binaryLoss(_ z: Variable, _ y: Tensor, _ w: BinaryWeighting) -> Variable {
+            let ce = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: w)
+            guard let d = c.diceWeight, d > 0 else { return ce }
+            return Ops.add(ce, Ops.scale(Losses.softDice(logits: z, targets: y), d))
+        }
         for n in [model.netA, model.netB].compactMap({ $0 }) { n.zeroGradients() }
         var loss: Variable
         switch p.nets {
@@ -326,16 +331,16 @@ public final class Trainer {
             loss = Losses.crossEntropy(logits: z, labels: b.classes, weighting: p.stage2 ? .balanced : .none)
         case .liver:
             let z = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
-            loss = Losses.binaryCrossEntropy(logits: z, targets: b.liver)
+            loss = binaryLoss(z, b.liver, .none)
         case .tumor where model.tumorCropFromScan:
             // The batch is already B's view (scan-resolution crops with their mask).
             let z = model.netB!(Variable(model.tumorInput(b.hu, mask: b.mask!)), training: true)
-            loss = Losses.binaryCrossEntropy(logits: z, targets: b.tumor * b.mask!, weighting: tumorWeighting)
+            loss = binaryLoss(z, b.tumor * b.mask!, tumorWeighting)
         case .tumor:
             // B learns tumor inside the liver that A found: input w(M·X), target M·B (eq. 2.2's B̄).
             let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor])
             let z = model.netB!(Variable(model.tumorInput(v.hu, mask: v.mask)), training: true)
-            loss = Losses.binaryCrossEntropy(logits: z, targets: v.others[0] * v.mask, weighting: tumorWeighting)
+            loss = binaryLoss(z, v.others[0] * v.mask, tumorWeighting)
         case .joint:
             // Eq. 2.1: B's input is built from A's current output; the threshold blocks
             // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
@@ -343,8 +348,7 @@ public final class Trainer {
             let za = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
             let v = model.tumorView(hu: b.hu, mask: model.mask(fromLiverLogits: za.value), also: [b.tumor])
             let zb = model.netB!(Variable(model.tumorInput(v.hu, mask: v.mask)), training: true)
-            loss = Losses.joint(Losses.binaryCrossEntropy(logits: za, targets: b.liver),
-                                Losses.binaryCrossEntropy(logits: zb, targets: v.others[0] * v.mask, weighting: tumorWeighting), c: c.jointC)
+            loss = Losses.joint(binaryLoss(za, b.liver, .none), binaryLoss(zb, v.others[0] * v.mask, tumorWeighting), c: c.jointC)
         }
         if lossScaleForTesting != 1 { loss = Ops.scale(loss, lossScaleForTesting) }
         return loss

@@ -40,6 +40,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// as they come). Lesions sit on a minority of liver slices; oversampling them, as nnU-Net
     /// oversamples foreground patches, lets a short run see enough of them.
     public var tumorSliceShare: Double?
+    /// Adds this weight × soft Dice (over the batch) to the cross-entropy of networks A and B
+    /// (cascade and joint; nil: the seed's cross-entropy alone). Dice is blind to the class
+    /// ratio, which is what lets B learn lesions of a few per cent of its pixels in a short
+    /// run; nnU-Net trains with the same sum.
+    public var diceWeight: Float?
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -97,6 +102,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard ["sgd", "adam"].contains(optimizer) else { throw SegmentationError("optimizer must be sgd or adam, got \(optimizer)") }
         guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
         guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }
+        if let d = diceWeight, !(d >= 0 && d.isFinite) { throw SegmentationError("Dice weight must be ≥ 0, got \(d)") }
         if let t = tumorSliceShare, !(0...1).contains(t) { throw SegmentationError("tumor slice share must be in [0, 1], got \(t)") }
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
         if case .alpha(let a) = tumorWeighting, !(a > 0 && a < 1) { throw SegmentationError("α must be in (0, 1), got \(a)") }
