@@ -21,6 +21,9 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var finished = false
     public var bestEpoch: Int?
     public var bestScore: Double?
+    /// The cascade's liver phase: the epoch whose A network B is trained on, and its validation Dice.
+    public var bestLiverEpoch: Int?
+    public var bestLiverDice: Double?
     public var trainingSeconds: Double = 0
 }
 
@@ -32,6 +35,8 @@ public struct RunDirectory: Sendable {
     public var manifest: URL { url.appendingPathComponent("model.json") }
     public var last: URL { url.appendingPathComponent("last.safetensors") }
     public var best: URL { url.appendingPathComponent("best.safetensors") }
+    /// The cascade's network A at its best validation liver Dice (B is trained on top of it).
+    public var bestLiver: URL { url.appendingPathComponent("best_liver.safetensors") }
     public var history: URL { url.appendingPathComponent("history.csv") }
     public var curve: URL { url.appendingPathComponent("training_curve.png") }
     public var historyJSON: URL { url.appendingPathComponent("training_history.json") }
@@ -73,6 +78,10 @@ public struct RunDirectory: Sendable {
 /// Adapts a two-network model to `Module` for checkpointing.
 final class ModelVariables: Module {
     let model: LiverTumorModel
-    init(_ model: LiverTumorModel) { self.model = model }
-    func namedVariables(prefix: String) -> [(String, Variable)] { model.namedVariables }
+    let onlyLiverNet: Bool
+    /// All of the model's tensors, or only network A's (`onlyLiverNet`).
+    init(_ model: LiverTumorModel, onlyLiverNet: Bool = false) { self.model = model; self.onlyLiverNet = onlyLiverNet }
+    func namedVariables(prefix: String) -> [(String, Variable)] {
+        onlyLiverNet ? model.netA.namedVariables(prefix: "A") : model.namedVariables
+    }
 }

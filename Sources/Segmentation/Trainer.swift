@@ -56,6 +56,7 @@ public final class Trainer {
     let trainCases: [CaseFiles], validationCases: [CaseFiles]
     /// B's scan-resolution crops (`tumorCropFromScan`), built once A is trained.
     var tumorTrainSet: SliceDataset?, tumorValSet: SliceDataset?
+    var tumorDataReady = false
     public private(set) var history: [EpochRecord] = []
     let phases: [Phase]
     var optimizer: Optimizer?
@@ -237,6 +238,18 @@ public final class Trainer {
             manifest.epochsDone = e + 1
             manifest.trainingSeconds = ProcessStats.now() - startTime
             try saveLast(phaseIndex: pi)
+            // The cascade's B is trained on the A of the liver phase's best epoch, not its last:
+            // a short run's last epoch can be a dip (seen: validation liver Dice 0.921 → 0.881).
+            if p.nets == .liver, let ld, ld > (manifest.bestLiverDice ?? -1) {
+                manifest.bestLiverDice = ld
+                manifest.bestLiverEpoch = e + 1
+                try Checkpoint.save(ModelVariables(model, onlyLiverNet: true), metadata: ["epoch": "\(e + 1)", "format": "liverseg-liver-net"],
+                                    to: run.bestLiver)
+            } else if p.nets == .liver && valSet.count == 0 {   // nothing to choose by: the last epoch
+                manifest.bestLiverEpoch = e + 1
+                try Checkpoint.save(ModelVariables(model, onlyLiverNet: true), metadata: ["epoch": "\(e + 1)", "format": "liverseg-liver-net"],
+                                    to: run.bestLiver)
+            }
             // The best model is chosen among the epochs of the last phase, by mean validation
             // Dice: that phase's loss (the seed's stage 2, e.g. α-weighted) is what a run is
             // about. Choosing over all phases let stage-1 epochs win and made runs that differ
@@ -357,8 +370,13 @@ public final class Trainer {
     /// What B trains and is validated on, once A is trained (A does not change after that in
     /// the cascade, so this is built once; a resumed run rebuilds the same data).
     func prepareTumorData() throws {
+        guard !tumorDataReady else { return }
+        defer { tumorDataReady = true }
+        if FileManager.default.fileExists(atPath: run.bestLiver.path) {
+            try Checkpoint.load(into: ModelVariables(model, onlyLiverNet: true), from: run.bestLiver)
+            say("network A from epoch \(manifest.bestLiverEpoch.map(String.init) ?? "?") (best validation liver Dice) is the one B learns on")
+        }
         if model.tumorCropFromScan {
-            guard tumorTrainSet == nil else { return }
             let bs = manifest.training.batchSize * 2
             tumorTrainSet = try SliceDataset.tumorCrops(of: trainSet, cases: trainCases, model: model, batchSize: bs,
                                                         progressLabel: quiet ? nil : "liver crops for B (train)")
@@ -371,7 +389,7 @@ public final class Trainer {
                 tumorTrainSet = try SliceDataset.tumorCrops(of: trainSet, cases: trainCases, model: model, batchSize: bs, trueLiver: true,
                                                             progressLabel: nil)
             }
-        } else if trainSet.predictedLiver == nil {
+        } else {
             predictMasks(trainSet)
         }
     }
