@@ -20,33 +20,43 @@ enum DNNLConvolution {
     }
 
     /// The forward op descriptor, also the hint the backward ops need.
-    static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, layout: DNNLLayout, what: String) -> dnnl_primitive_desc_t {
+    /// `bf16`: source, weights and destination in bfloat16 (inference only; the bias and the
+    /// accumulation stay fp32), the caller's fp32 tensors converted by the reorders.
+    static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, layout: DNNLLayout, what: String,
+                          bf16: Bool = false) -> dnnl_primitive_desc_t {
         let ctx = DNNLContext.shared
         let t = tags(layout, weights: dnnl_oihw)
-        var src = ctx.memoryDesc(c.x, t.data, what)
-        var wt = ctx.memoryDesc(c.wt, t.weights, what)
+        let dt = bf16 ? dnnl_bf16 : dnnl_f32
+        var src = ctx.memoryDesc(c.x, t.data, what, type: dt)
+        var wt = ctx.memoryDesc(c.wt, t.weights, what, type: dt)
         var b = bias ? ctx.memoryDesc([c.co], dnnl_x, what) : dnnl_memory_desc_t()
-        var dst = ctx.memoryDesc(c.y, t.data, what)
+        var dst = ctx.memoryDesc(c.y, t.data, what, type: dt)
         var d = dnnl_convolution_desc_t()
-        dnnlCheck(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, &src, &wt, &b, &dst,
+        dnnlCheck(dnnl_convolution_forward_desc_init(&d, bf16 ? dnnl_forward_inference : dnnl_forward_training,
+                                                     dnnl_convolution_direct, &src, &wt, &b, &dst,
                                                      [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
                   "dnnl_convolution_forward_desc_init", what)
         return dnnlPrimitiveDesc(&d, fuseReLU: fuseReLU, what: what)
     }
 
+    /// `precision` .bf16 runs the convolution in bfloat16 where its layout is blocked and the CPU
+    /// has native bf16 (see `Kernels.inferencePrecision`); everywhere else it runs in fp32.
     static func forward(_ c: Conv, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
-                        y: UnsafeMutablePointer<Float>, fuseReLU: Bool) {
+                        y: UnsafeMutablePointer<Float>, fuseReLU: Bool, precision: KernelPrecision = .fp32) {
         let ctx = DNNLContext.shared
         ctx.locked {
             let layout = DNNLLayoutRule.convForward(ci: c.ci, co: c.co, k: c.k)
-            let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0], layout: layout, threads: ctx.threads)
+            let bf16 = precision == .bf16 && layout == .blocked && DNNLContext.bf16Native
+            let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0, bf16 ? 1 : 0],
+                                layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
-                let what = "conv2d \(c.text)\(fuseReLU ? " + ReLU" : "")"
+                let what = "conv2d \(c.text)\(fuseReLU ? " + ReLU" : "")\(bf16 ? " (bf16)" : "")"
                 let t = tags(.plain, weights: dnnl_oihw)
                 var specs: [DNNLArgSpec] = [.input(DNNL_ARG_SRC, c.x, t.data), .input(DNNL_ARG_WEIGHTS, c.wt, t.weights)]
                 if b != nil { specs.append(.input(DNNL_ARG_BIAS, [c.co], dnnl_x)) }
                 specs.append(.output(DNNL_ARG_DST, c.y, t.data))
-                return DNNLOp(what: what, pd: forwardPD(c, bias: b != nil, fuseReLU: fuseReLU, layout: layout, what: what), specs: specs)
+                return DNNLOp(what: what, pd: forwardPD(c, bias: b != nil, fuseReLU: fuseReLU, layout: layout, what: what, bf16: bf16),
+                              specs: specs)
             }
             var ptrs = [UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: w)]
             if let b { ptrs.append(UnsafeMutableRawPointer(mutating: b)) }
