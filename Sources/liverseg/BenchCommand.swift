@@ -25,6 +25,9 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions of each measurement (median reported).") var iterations = 5
     @Flag(help: "Batch normalization after each convolution.") var batchNorm = false
+    @Option(help: "Time only this: inference or train (default: both).") var only: BenchPart?
+    @Option(help: "Precision of the inference convolutions: fp32 or bf16 (bf16 needs AVX512-BF16 or AMX; training stays fp32).")
+    var precision: KernelPrecision = .fp32
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func validate() throws {
@@ -40,6 +43,7 @@ struct BenchUNet: ParsableCommand {
         let nThreads = threads ?? cores
         Kernels.setThreads(nThreads)
         ProcessInfoCores.count = nThreads
+        let effective = Kernels.setInferencePrecision(precision)
         let config = UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: depth, dropout: 0.4, batchNorm: batchNorm)
         let net = UNet(config, seed: 1)
         var rng = SeededRNG(seed: 2)
@@ -64,26 +68,42 @@ struct BenchUNet: ParsableCommand {
             }
             return t.sorted()[t.count / 2]
         }
-        let inferSeconds = median(inference)
-        let trainSeconds = median(trainStep)
+        let inferSeconds = only == .train ? nil : median(inference)
+        let trainSeconds = only == .inference ? nil : median(trainStep)
         let flops = config.forwardFLOPs(batch: batch, height: size, width: size)
-        let result: [String: Any] = [
+        var result: [String: Any] = [
             "size": size, "filters": filters, "batch": batch, "depth": depth, "threads": nThreads,
-            "batch_norm": batchNorm, "parameters": net.parameterCount,
+            "batch_norm": batchNorm, "parameters": net.parameterCount, "precision": effective.rawValue,
             "forward_gflop": flops / 1e9, "train_gflop": 3 * flops / 1e9,
-            "inference_seconds": inferSeconds, "inference_gflops": flops / inferSeconds / 1e9,
-            "train_step_seconds": trainSeconds, "train_gflops": 3 * flops / trainSeconds / 1e9,
             "peak_rss_mb": Double(ProcessStats.peakRSSBytes() ?? 0) / 1_048_576,
         ]
+        if let inferSeconds {
+            result["inference_seconds"] = inferSeconds
+            result["inference_gflops"] = flops / inferSeconds / 1e9
+        }
+        if let trainSeconds {
+            result["train_step_seconds"] = trainSeconds
+            result["train_gflops"] = 3 * flops / trainSeconds / 1e9
+        }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))
         } else {
             func f(_ v: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", v) }
             print("U-Net depth \(depth), F=\(filters), \(size)×\(size), batch \(batch), \(nThreads) thread(s), \(net.parameterCount) parameters\(batchNorm ? ", batch norm" : "")")
-            print("  inference   \(f(inferSeconds)) s  (\(f(flops / 1e9, 1)) GFLOP, \(f(flops / inferSeconds / 1e9, 1)) GFLOP/s)")
-            print("  train step  \(f(trainSeconds)) s  (\(f(3 * flops / 1e9, 1)) GFLOP, \(f(3 * flops / trainSeconds / 1e9, 1)) GFLOP/s)")
+            if let inferSeconds {
+                print("  inference   \(f(inferSeconds)) s  (\(f(flops / 1e9, 1)) GFLOP, \(f(flops / inferSeconds / 1e9, 1)) GFLOP/s, \(effective.rawValue))")
+            }
+            if let trainSeconds {
+                print("  train step  \(f(trainSeconds)) s  (\(f(3 * flops / 1e9, 1)) GFLOP, \(f(3 * flops / trainSeconds / 1e9, 1)) GFLOP/s)")
+            }
             print("  peak RSS    \(f(result["peak_rss_mb"] as! Double, 0)) MB")
         }
     }
 }
+
+enum BenchPart: String, ExpressibleByArgument, CaseIterable {
+    case inference, train
+}
+
+extension KernelPrecision: ExpressibleByArgument {}
