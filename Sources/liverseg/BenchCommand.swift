@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Timings and memory of the engine and pipelines (release builds only give meaningful numbers).",
-        subcommands: [BenchUNet.self, EvaluateBenchCommand.self]
+        subcommands: [BenchUNet.self, EvaluateBenchCommand.self, BenchSegment.self]
     )
 }
 
