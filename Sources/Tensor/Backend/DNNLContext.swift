@@ -198,6 +198,7 @@ struct DNNLOpKey: Hashable {
                           deconvForward, deconvBackwardData, deconvBackwardWeights,
                           deconvForwardGemm, depthToSpace2x2,
                           convBackwardDataShared, convBackwardWeightsShared, convGradientToBlocked,
+                          convForwardPairFirst, convForwardPairSecond,
                           poolForward, poolBackward }
     let kind: Kind
     let sizes: [Int]

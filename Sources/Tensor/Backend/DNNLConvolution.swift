@@ -233,3 +233,51 @@ enum DNNLConvolution {
         }
     }
 }
+
+// MARK: Two convolutions in a row (inference)
+
+extension DNNLConvolution {
+    /// y = conv2(conv1(x)) for two blocked convolutions (both with bias, each optionally with
+    /// ReLU), with the intermediate kept in the first primitive's own (blocked, in bf16 also
+    /// bf16) layout in the staging buffer: one reorder of x in and one of y out instead of four.
+    /// Returns false (having done nothing) where either convolution is not blocked.
+    static func forwardPair(_ c1: Conv, _ c2: Conv, x: UnsafePointer<Float>,
+                            w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
+                            w2: UnsafePointer<Float>, b2: UnsafePointer<Float>,
+                            y: UnsafeMutablePointer<Float>, relu: Bool, precision: KernelPrecision) -> Bool {
+        let ctx = DNNLContext.shared
+        return ctx.locked {
+            guard DNNLLayoutRule.convForward(ci: c1.ci, co: c1.co, k: c1.k) == .blocked,
+                  DNNLLayoutRule.convForward(ci: c2.ci, co: c2.co, k: c2.k) == .blocked,
+                  KernelTuning.convLayout == .auto else { return false }
+            let bf16 = precision == .bf16 && DNNLContext.bf16Native
+            let sizes = c1.sizes + c2.sizes + [relu ? 1 : 0, bf16 ? 1 : 0]
+            let suffix = "\(relu ? " + ReLU" : "")\(bf16 ? " (bf16)" : "")"
+            func mid(_ what: String) -> dnnl_memory_desc_t {
+                let pd = forwardPD(c1, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16)
+                defer { dnnl_primitive_desc_destroy(pd) }
+                return dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, DNNL_ARG_DST)!.pointee
+            }
+            let first = ctx.op(DNNLOpKey(kind: .convForwardPairFirst, sizes: sizes, layout: .blocked, threads: ctx.threads)) {
+                let what = "conv2d \(c1.text)\(suffix) (pair, blocked output)"
+                return DNNLOp(what: what, pd: forwardPD(c1, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16), specs: [
+                    .input(DNNL_ARG_SRC, c1.x, dnnl_nchw), .input(DNNL_ARG_WEIGHTS, c1.wt, dnnl_oihw),
+                    .input(DNNL_ARG_BIAS, [c1.co], dnnl_x), .exact(DNNL_ARG_DST, mid(what), isOutput: true),
+                ])
+            }
+            let second = ctx.op(DNNLOpKey(kind: .convForwardPairSecond, sizes: sizes, layout: .blocked, threads: ctx.threads)) {
+                let what = "conv2d \(c2.text)\(suffix) (pair, blocked input)"
+                return DNNLOp(what: what, pd: forwardPD(c2, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16), specs: [
+                    .exact(DNNL_ARG_SRC, mid(what), isOutput: false), .input(DNNL_ARG_WEIGHTS, c2.wt, dnnl_oihw),
+                    .input(DNNL_ARG_BIAS, [c2.co], dnnl_x), .output(DNNL_ARG_DST, c2.y, dnnl_nchw),
+                ])
+            }
+            let staged = ctx.staging(bytes: first.userBytes[3])
+            first.run([UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: w1),
+                       UnsafeMutableRawPointer(mutating: b1), staged])
+            second.run([staged, UnsafeMutableRawPointer(mutating: w2), UnsafeMutableRawPointer(mutating: b2),
+                        UnsafeMutableRawPointer(y)])
+            return true
+        }
+    }
+}

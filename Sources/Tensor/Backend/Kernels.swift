@@ -21,6 +21,24 @@ public enum Kernels {
         return y
     }
 
+    /// Two 3×3-style convolutions in a row, as a U-Net block runs them at inference:
+    /// y = conv2d(conv2d(x, w1, b1), w2, b2), each with the same padding and ReLU choice. Where both
+    /// run in oneDNN's blocked layout the intermediate stays in that layout (one reorder in, one
+    /// out, instead of four); elsewhere it is two `conv2d` calls. Equal to those within rounding.
+    public static func conv2dPair(_ x: Tensor, _ w1: Tensor, _ b1: Tensor, _ w2: Tensor, _ b2: Tensor, padding: Int,
+                                  fuseReLU: Bool = true, precision: KernelPrecision = .fp32) -> Tensor {
+        let ms = KernelShapes.conv2d(x: x.shape, w: w1.shape, b: b1.shape, padding: padding)
+        let ys = KernelShapes.conv2d(x: ms, w: w2.shape, b: b2.shape, padding: padding)
+        let y = Tensor(uninitializedShape: ys)
+        if DNNLConvolution.forwardPair(conv(x.shape, w1.shape, padding), conv(ms, w2.shape, padding), x: x.readPointer,
+                                       w1: w1.readPointer, b1: b1.readPointer, w2: w2.readPointer, b2: b2.readPointer,
+                                       y: y.writePointer, relu: fuseReLU, precision: precision) {
+            return y
+        }
+        let m = conv2d(x, w1, b1, padding: padding, fuseReLU: fuseReLU, precision: precision)
+        return conv2d(m, w2, b2, padding: padding, fuseReLU: fuseReLU, precision: precision)
+    }
+
     /// Precision for convolutions run without gradient recording (inference): `Ops.conv2d` passes
     /// it to `conv2d` when no gradient will flow. Default fp32. Set it with `setInferencePrecision`.
     public static var inferencePrecision: KernelPrecision {
