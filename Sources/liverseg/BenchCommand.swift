@@ -58,18 +58,22 @@ struct BenchUNet: ParsableCommand {
             loss.backward()
             opt.step()
         }
-        func median(_ f: () -> Void) -> Double {
+        /// Median wall and process CPU seconds (CPU time tells the work apart from waiting for a
+        /// core on a shared machine).
+        func median(_ f: () -> Void) -> (wall: Double, cpu: Double) {
             f()   // warm-up: primitive creation, first-touch of buffers
-            var t: [Double] = []
+            var t: [Double] = [], c: [Double] = []
             for _ in 0..<iterations {
-                let s = ProcessStats.now()
+                let s = ProcessStats.now(), cs = processCPUSeconds()
                 f()
                 t.append(ProcessStats.now() - s)
+                c.append(processCPUSeconds() - cs)
             }
-            return t.sorted()[t.count / 2]
+            return (t.sorted()[t.count / 2], c.sorted()[c.count / 2])
         }
-        let inferSeconds = only == .train ? nil : median(inference)
-        let trainSeconds = only == .inference ? nil : median(trainStep)
+        let inferTimes = only == .train ? nil : median(inference)
+        let trainTimes = only == .inference ? nil : median(trainStep)
+        let inferSeconds = inferTimes?.wall, trainSeconds = trainTimes?.wall
         let flops = config.forwardFLOPs(batch: batch, height: size, width: size)
         var result: [String: Any] = [
             "size": size, "filters": filters, "batch": batch, "depth": depth, "threads": nThreads,
@@ -77,12 +81,14 @@ struct BenchUNet: ParsableCommand {
             "forward_gflop": flops / 1e9, "train_gflop": 3 * flops / 1e9,
             "peak_rss_mb": Double(ProcessStats.peakRSSBytes() ?? 0) / 1_048_576,
         ]
-        if let inferSeconds {
+        if let inferSeconds, let inferTimes {
             result["inference_seconds"] = inferSeconds
+            result["inference_cpu_seconds"] = inferTimes.cpu
             result["inference_gflops"] = flops / inferSeconds / 1e9
         }
-        if let trainSeconds {
+        if let trainSeconds, let trainTimes {
             result["train_step_seconds"] = trainSeconds
+            result["train_step_cpu_seconds"] = trainTimes.cpu
             result["train_gflops"] = 3 * flops / trainSeconds / 1e9
         }
         if json {
@@ -107,3 +113,10 @@ enum BenchPart: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension KernelPrecision: ExpressibleByArgument {}
+
+/// CPU seconds used by this process (all threads) so far.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

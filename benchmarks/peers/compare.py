@@ -107,7 +107,9 @@ def main():
                 d.update(framework=fw, config=cname, round=r, other_busy_cores=busy, loadavg1=float(load))
                 samples.append(d)
                 log(f"{cname} round {r + 1}/{a.rounds} {fw:10s} infer {d.get('inference_seconds', float('nan')):.3f} s "
-                    f"train {d.get('train_step_seconds', float('nan')):.3f} s  params {d['parameters']}  "
+                    f"(cpu {d.get('inference_cpu_seconds', float('nan')):.2f}) "
+                    f"train {d.get('train_step_seconds', float('nan')):.3f} s (cpu {d.get('train_step_cpu_seconds', float('nan')):.2f})"
+                    f"  params {d['parameters']}  "
                     f"[other work {busy:.2f} cores, load {load}, wall {time.time() - t0:.0f} s]")
 
     if a.out:
@@ -123,28 +125,34 @@ def main():
         flag = "OK" if all(v == exp for v in counts.values()) else "MISMATCH"
         print(f"parameters {cname}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + f" (expected {exp:,}) {flag}")
     print()
-    print("| config | framework | inference s | GFLOP/s | ours/theirs | train step s | GFLOP/s | ours/theirs |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("Wall seconds (median over rounds of per-process medians), GFLOP/s from wall time, process CPU seconds;")
+    print("ratios ours / theirs (< 1: ours faster) from wall time, and in brackets from CPU time.")
+    print()
+    print("| config | framework | inference s | GFLOP/s | CPU s | ours/theirs | train step s | GFLOP/s | CPU s | ours/theirs |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    keys = ("inference_seconds", "inference_cpu_seconds", "train_step_seconds", "train_step_cpu_seconds")
     for cname in a.configs.split(","):
         size, filters, batch, _ = CONFIGS[cname]
         flops = uc.forward_flops(batch, size, filters, 4)
         med = {}
         for fw in frameworks:
             ss = [s for s in samples if s["config"] == cname and s["framework"] == fw]
-            med[fw] = {k: statistics.median([s[k] for s in ss]) if ss and k in ss[0] else None
-                       for k in ("inference_seconds", "train_step_seconds")}
+            med[fw] = {k: (statistics.median([s[k] for s in ss]) if ss and k in ss[0] else None) for k in keys}
+        ours = med.get("ours", {k: None for k in keys})
         for fw in frameworks:
-            i, t = med[fw]["inference_seconds"], med[fw]["train_step_seconds"]
-            oi, ot = med["ours"]["inference_seconds"] if "ours" in med else None, med["ours"]["train_step_seconds"] if "ours" in med else None
-
-            def cell(v, fl):
-                return ("-", "-") if v is None else (f"{v:.3f}", f"{fl / v / 1e9:.0f}")
-
-            ci, cg = cell(i, flops)
-            ti, tg = cell(t, 3 * flops)
-            ri = f"{oi / i:.2f}" if (oi and i and fw != "ours") else "-"
-            rt = f"{ot / t:.2f}" if (ot and t and fw != "ours") else "-"
-            print(f"| {size}², F={filters}, b{batch} | {fw} | {ci} | {cg} | {ri} | {ti} | {tg} | {rt} |")
+            m = med[fw]
+            row = [f"{size}², F={filters}, b{batch}", fw]
+            for wall, cpu, fl in (("inference_seconds", "inference_cpu_seconds", flops),
+                                  ("train_step_seconds", "train_step_cpu_seconds", 3 * flops)):
+                if m[wall] is None:
+                    row += ["-", "-", "-", "-"]
+                    continue
+                row += [f"{m[wall]:.3f}", f"{fl / m[wall] / 1e9:.0f}", f"{m[cpu]:.2f}"]
+                if fw != "ours" and ours[wall]:
+                    row.append(f"{ours[wall] / m[wall]:.2f} ({ours[cpu] / m[cpu]:.2f})")
+                else:
+                    row.append("-")
+            print("| " + " | ".join(row) + " |")
     busy = [s["other_busy_cores"] for s in samples]
     print(f"\nother work before runs: median {statistics.median(busy):.2f}, max {max(busy):.2f} cores busy; "
           f"ratios < 1 mean ours is faster")

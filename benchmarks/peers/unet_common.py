@@ -60,13 +60,15 @@ def expected_parameters(filters, depth, in_ch=1, classes=1):
 
 
 def median_time(fn, iterations):
+    """Median wall and process CPU seconds (CPU time separates work from waiting for a core)."""
     fn()  # warm-up: graph tracing / primitive creation / first touch of buffers
-    t = []
+    t, c = [], []
     for _ in range(iterations):
-        s = time.perf_counter()
+        s, cs = time.perf_counter(), time.process_time()
         fn()
         t.append(time.perf_counter() - s)
-    return statistics.median(t)
+        c.append(time.process_time() - cs)
+    return statistics.median(t), statistics.median(c)
 
 
 def peak_rss_mb():
@@ -79,9 +81,11 @@ def report(args, framework, version, parameters, infer_s, train_s):
            "batch": args.batch, "depth": args.depth, "threads": args.threads, "parameters": parameters,
            "forward_gflop": flops / 1e9, "train_gflop": 3 * flops / 1e9, "peak_rss_mb": peak_rss_mb()}
     if infer_s is not None:
+        infer_s, out["inference_cpu_seconds"] = infer_s
         out["inference_seconds"] = infer_s
         out["inference_gflops"] = flops / infer_s / 1e9
     if train_s is not None:
+        train_s, out["train_step_cpu_seconds"] = train_s
         out["train_step_seconds"] = train_s
         out["train_gflops"] = 3 * flops / train_s / 1e9
     if args.json:
