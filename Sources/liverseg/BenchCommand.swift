@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import NeuralNet
 import Support
-import Tensor
+@_spi(KernelTuning) import Tensor
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +28,8 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Time only this: inference or train (default: both).") var only: BenchPart?
     @Option(help: "Precision of the inference convolutions: fp32 or bf16 (bf16 needs AVX512-BF16 or AMX; training stays fp32).")
     var precision: KernelPrecision = .fp32
+    @Flag(help: ArgumentHelp("Run the two convolutions of each block as separate calls at inference (no blocked intermediate), to measure what keeping it blocked saves.", visibility: .hidden))
+    var noConvPairs = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func validate() throws {
@@ -51,7 +53,9 @@ struct BenchUNet: ParsableCommand {
         let y = Tensor.uniform([batch, 1, size, size], 0, 1, rng: &rng).map { $0 > 0.8 ? 1 : 0 }
         let opt = SGD(net.parameters, learningRate: 1e-3, momentum: 0.9)
 
-        func inference() { _ = Autograd.withoutGradients { net(x, training: false) } }
+        func inference() {
+            KernelTuning.$convPairs.withValue(!noConvPairs) { _ = Autograd.withoutGradients { net(x, training: false) } }
+        }
         func trainStep() {
             net.zeroGradients()
             let loss = Losses.binaryCrossEntropy(logits: net(x, training: true), targets: y)

@@ -249,7 +249,7 @@ extension DNNLConvolution {
         return ctx.locked {
             guard DNNLLayoutRule.convForward(ci: c1.ci, co: c1.co, k: c1.k) == .blocked,
                   DNNLLayoutRule.convForward(ci: c2.ci, co: c2.co, k: c2.k) == .blocked,
-                  KernelTuning.convLayout == .auto else { return false }
+                  KernelTuning.convLayout == .auto, KernelTuning.convPairs else { return false }
             let bf16 = precision == .bf16 && DNNLContext.bf16Native
             let sizes = c1.sizes + c2.sizes + [relu ? 1 : 0, bf16 ? 1 : 0]
             let suffix = "\(relu ? " + ReLU" : "")\(bf16 ? " (bf16)" : "")"

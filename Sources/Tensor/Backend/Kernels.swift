@@ -210,6 +210,10 @@ public enum KernelTuning {
     /// The same for max pooling (`.blocked`: nChw16c with reorders).
     @TaskLocal public static var poolLayout: KernelLayoutPolicy = .auto
 
+    /// Whether `Kernels.conv2dPair` keeps the intermediate in the blocked layout (default true;
+    /// false runs two `conv2d` calls, for benchmarks of the difference).
+    @TaskLocal public static var convPairs = true
+
     /// Accumulates the time spent inside primitives and in reorders (off by default).
     public static var profiling: Bool {
         get { DNNLContext.shared.locked { DNNLContext.shared.profiling } }
