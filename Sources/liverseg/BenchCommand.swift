@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import NeuralNet
 import Support
-import Tensor
+@_spi(KernelTuning) import Tensor
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Timings and memory of the engine and pipelines (release builds only give meaningful numbers).",
-        subcommands: [BenchUNet.self, EvaluateBenchCommand.self]
+        subcommands: [BenchUNet.self, EvaluateBenchCommand.self, BenchSegment.self]
     )
 }
 
@@ -25,6 +25,11 @@ struct BenchUNet: ParsableCommand {
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions of each measurement (median reported).") var iterations = 5
     @Flag(help: "Batch normalization after each convolution.") var batchNorm = false
+    @Option(help: "Time only this: inference or train (default: both).") var only: BenchPart?
+    @Option(help: "Precision of the inference convolutions: fp32 or bf16 (bf16 needs AVX512-BF16 or AMX; training stays fp32).")
+    var precision: KernelPrecision = .fp32
+    @Flag(help: ArgumentHelp("Run the two convolutions of each block as separate calls at inference (no blocked intermediate), to measure what keeping it blocked saves.", visibility: .hidden))
+    var noConvPairs = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func validate() throws {
@@ -40,6 +45,7 @@ struct BenchUNet: ParsableCommand {
         let nThreads = threads ?? cores
         Kernels.setThreads(nThreads)
         ProcessInfoCores.count = nThreads
+        let effective = Kernels.setInferencePrecision(precision)
         let config = UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: depth, dropout: 0.4, batchNorm: batchNorm)
         let net = UNet(config, seed: 1)
         var rng = SeededRNG(seed: 2)
@@ -47,43 +53,74 @@ struct BenchUNet: ParsableCommand {
         let y = Tensor.uniform([batch, 1, size, size], 0, 1, rng: &rng).map { $0 > 0.8 ? 1 : 0 }
         let opt = SGD(net.parameters, learningRate: 1e-3, momentum: 0.9)
 
-        func inference() { _ = Autograd.withoutGradients { net(x, training: false) } }
+        func inference() {
+            KernelTuning.$convPairs.withValue(!noConvPairs) { _ = Autograd.withoutGradients { net(x, training: false) } }
+        }
         func trainStep() {
             net.zeroGradients()
             let loss = Losses.binaryCrossEntropy(logits: net(x, training: true), targets: y)
             loss.backward()
             opt.step()
         }
-        func median(_ f: () -> Void) -> Double {
+        /// Median wall and process CPU seconds (CPU time tells the work apart from waiting for a
+        /// core on a shared machine).
+        func median(_ f: () -> Void) -> (wall: Double, cpu: Double) {
             f()   // warm-up: primitive creation, first-touch of buffers
-            var t: [Double] = []
+            var t: [Double] = [], c: [Double] = []
             for _ in 0..<iterations {
-                let s = ProcessStats.now()
+                let s = ProcessStats.now(), cs = processCPUSeconds()
                 f()
                 t.append(ProcessStats.now() - s)
+                c.append(processCPUSeconds() - cs)
             }
-            return t.sorted()[t.count / 2]
+            return (t.sorted()[t.count / 2], c.sorted()[c.count / 2])
         }
-        let inferSeconds = median(inference)
-        let trainSeconds = median(trainStep)
+        let inferTimes = only == .train ? nil : median(inference)
+        let trainTimes = only == .inference ? nil : median(trainStep)
+        let inferSeconds = inferTimes?.wall, trainSeconds = trainTimes?.wall
         let flops = config.forwardFLOPs(batch: batch, height: size, width: size)
-        let result: [String: Any] = [
+        var result: [String: Any] = [
             "size": size, "filters": filters, "batch": batch, "depth": depth, "threads": nThreads,
-            "batch_norm": batchNorm, "parameters": net.parameterCount,
+            "batch_norm": batchNorm, "parameters": net.parameterCount, "precision": effective.rawValue,
             "forward_gflop": flops / 1e9, "train_gflop": 3 * flops / 1e9,
-            "inference_seconds": inferSeconds, "inference_gflops": flops / inferSeconds / 1e9,
-            "train_step_seconds": trainSeconds, "train_gflops": 3 * flops / trainSeconds / 1e9,
             "peak_rss_mb": Double(ProcessStats.peakRSSBytes() ?? 0) / 1_048_576,
         ]
+        if let inferSeconds, let inferTimes {
+            result["inference_seconds"] = inferSeconds
+            result["inference_cpu_seconds"] = inferTimes.cpu
+            result["inference_gflops"] = flops / inferSeconds / 1e9
+        }
+        if let trainSeconds, let trainTimes {
+            result["train_step_seconds"] = trainSeconds
+            result["train_step_cpu_seconds"] = trainTimes.cpu
+            result["train_gflops"] = 3 * flops / trainSeconds / 1e9
+        }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))
         } else {
             func f(_ v: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", v) }
             print("U-Net depth \(depth), F=\(filters), \(size)×\(size), batch \(batch), \(nThreads) thread(s), \(net.parameterCount) parameters\(batchNorm ? ", batch norm" : "")")
-            print("  inference   \(f(inferSeconds)) s  (\(f(flops / 1e9, 1)) GFLOP, \(f(flops / inferSeconds / 1e9, 1)) GFLOP/s)")
-            print("  train step  \(f(trainSeconds)) s  (\(f(3 * flops / 1e9, 1)) GFLOP, \(f(3 * flops / trainSeconds / 1e9, 1)) GFLOP/s)")
+            if let inferSeconds {
+                print("  inference   \(f(inferSeconds)) s  (\(f(flops / 1e9, 1)) GFLOP, \(f(flops / inferSeconds / 1e9, 1)) GFLOP/s, \(effective.rawValue))")
+            }
+            if let trainSeconds {
+                print("  train step  \(f(trainSeconds)) s  (\(f(3 * flops / 1e9, 1)) GFLOP, \(f(3 * flops / trainSeconds / 1e9, 1)) GFLOP/s)")
+            }
             print("  peak RSS    \(f(result["peak_rss_mb"] as! Double, 0)) MB")
         }
     }
+}
+
+enum BenchPart: String, ExpressibleByArgument, CaseIterable {
+    case inference, train
+}
+
+extension KernelPrecision: ExpressibleByArgument {}
+
+/// CPU seconds used by this process (all threads) so far.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

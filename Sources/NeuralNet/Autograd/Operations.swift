@@ -4,10 +4,13 @@ import Tensor
 /// closure calls the matching backward kernels and keeps only what it needs.
 public enum Ops {
     /// Convolution (stride 1, zero padding), optionally fused with ReLU.
+    /// Runs in `Kernels.inferencePrecision` (fp32 or bf16) when no gradient will be recorded.
     public static func conv2d(_ x: Variable, _ w: Variable, _ b: Variable?, padding: Int, relu: Bool = false) -> Variable {
-        let y = Kernels.conv2d(x.value, w.value, b?.value, padding: padding, fuseReLU: relu)
-        let xv = x.value, wv = w.value
         let parents = b.map { [x, w, $0] } ?? [x, w]
+        let records = Autograd.isRecording && parents.contains { $0.requiresGrad }
+        let y = Kernels.conv2d(x.value, w.value, b?.value, padding: padding, fuseReLU: relu,
+                               precision: records ? .fp32 : Kernels.inferencePrecision)
+        let xv = x.value, wv = w.value
         let needInputGrad = x.requiresGrad
         return Variable(y, parents: parents) { [y] gy in
             let g = relu ? gy.reluBackward(output: y) : gy

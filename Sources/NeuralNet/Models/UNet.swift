@@ -58,6 +58,11 @@ public final class TwoConv: Module {
     }
 
     func callAsFunction(_ x: Variable, training: Bool) -> Variable {
+        if bn1 == nil, !Autograd.isRecording, let b1 = conv1.bias, let b2 = conv2.bias {
+            // Inference: both convolutions in one kernel call, the intermediate kept in oneDNN's layout.
+            return Variable(Kernels.conv2dPair(x.value, conv1.weight.value, b1.value, conv2.weight.value, b2.value,
+                                               padding: conv1.padding, fuseReLU: true, precision: Kernels.inferencePrecision))
+        }
         var h = x
         for (conv, bn) in [(conv1, bn1), (conv2, bn2)] {
             if let bn {

@@ -70,6 +70,17 @@ final class DNNLContext: @unchecked Sendable {
         return body()
     }
 
+    /// Precision of the convolutions that run without gradient recording (`Kernels.inferencePrecision`).
+    var inferencePrecision: KernelPrecision = .fp32
+
+    /// Whether oneDNN runs bf16 convolutions natively here: AVX512-BF16 (avx512_core_bf16) or AMX.
+    /// Elsewhere oneDNN would fall back to reference loops, far slower than fp32.
+    static let bf16Native: Bool = {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        let bf16 = dnnl_cpu_isa_avx512_core_bf16.rawValue
+        return isa & bf16 == bf16
+    }()
+
     /// Primitives kept at most: a training loop uses a few dozen; inference on varying crop sizes
     /// would otherwise grow the cache without bound.
     var capacity = 512
@@ -143,10 +154,11 @@ final class DNNLContext: @unchecked Sendable {
     /// Frees every cached primitive and the arena (e.g. between a training and an inference phase).
     func clearCache() { locked { ops.removeAll(); arena = nil; staging = nil } }
 
-    func memoryDesc(_ dims: [Int], _ tag: dnnl_format_tag_t, _ what: @autoclosure () -> String) -> dnnl_memory_desc_t {
+    func memoryDesc(_ dims: [Int], _ tag: dnnl_format_tag_t, _ what: @autoclosure () -> String,
+                    type: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         let d = dims.map { dnnl_dim_t($0) }
-        dnnlCheck(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), d, dnnl_f32, tag), "dnnl_memory_desc_init_by_tag", what())
+        dnnlCheck(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), d, type, tag), "dnnl_memory_desc_init_by_tag", what())
         return md
     }
 }
@@ -186,6 +198,7 @@ struct DNNLOpKey: Hashable {
                           deconvForward, deconvBackwardData, deconvBackwardWeights,
                           deconvForwardGemm, depthToSpace2x2,
                           convBackwardDataShared, convBackwardWeightsShared, convGradientToBlocked,
+                          convForwardPairFirst, convForwardPairSecond,
                           poolForward, poolBackward }
     let kind: Kind
     let sizes: [Int]

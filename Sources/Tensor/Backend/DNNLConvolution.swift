@@ -20,33 +20,43 @@ enum DNNLConvolution {
     }
 
     /// The forward op descriptor, also the hint the backward ops need.
-    static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, layout: DNNLLayout, what: String) -> dnnl_primitive_desc_t {
+    /// `bf16`: source, weights and destination in bfloat16 (inference only; the bias and the
+    /// accumulation stay fp32), the caller's fp32 tensors converted by the reorders.
+    static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, layout: DNNLLayout, what: String,
+                          bf16: Bool = false) -> dnnl_primitive_desc_t {
         let ctx = DNNLContext.shared
         let t = tags(layout, weights: dnnl_oihw)
-        var src = ctx.memoryDesc(c.x, t.data, what)
-        var wt = ctx.memoryDesc(c.wt, t.weights, what)
+        let dt = bf16 ? dnnl_bf16 : dnnl_f32
+        var src = ctx.memoryDesc(c.x, t.data, what, type: dt)
+        var wt = ctx.memoryDesc(c.wt, t.weights, what, type: dt)
         var b = bias ? ctx.memoryDesc([c.co], dnnl_x, what) : dnnl_memory_desc_t()
-        var dst = ctx.memoryDesc(c.y, t.data, what)
+        var dst = ctx.memoryDesc(c.y, t.data, what, type: dt)
         var d = dnnl_convolution_desc_t()
-        dnnlCheck(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, &src, &wt, &b, &dst,
+        dnnlCheck(dnnl_convolution_forward_desc_init(&d, bf16 ? dnnl_forward_inference : dnnl_forward_training,
+                                                     dnnl_convolution_direct, &src, &wt, &b, &dst,
                                                      [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
                   "dnnl_convolution_forward_desc_init", what)
         return dnnlPrimitiveDesc(&d, fuseReLU: fuseReLU, what: what)
     }
 
+    /// `precision` .bf16 runs the convolution in bfloat16 where its layout is blocked and the CPU
+    /// has native bf16 (see `Kernels.inferencePrecision`); everywhere else it runs in fp32.
     static func forward(_ c: Conv, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
-                        y: UnsafeMutablePointer<Float>, fuseReLU: Bool) {
+                        y: UnsafeMutablePointer<Float>, fuseReLU: Bool, precision: KernelPrecision = .fp32) {
         let ctx = DNNLContext.shared
         ctx.locked {
             let layout = DNNLLayoutRule.convForward(ci: c.ci, co: c.co, k: c.k)
-            let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0], layout: layout, threads: ctx.threads)
+            let bf16 = precision == .bf16 && layout == .blocked && DNNLContext.bf16Native
+            let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0, bf16 ? 1 : 0],
+                                layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
-                let what = "conv2d \(c.text)\(fuseReLU ? " + ReLU" : "")"
+                let what = "conv2d \(c.text)\(fuseReLU ? " + ReLU" : "")\(bf16 ? " (bf16)" : "")"
                 let t = tags(.plain, weights: dnnl_oihw)
                 var specs: [DNNLArgSpec] = [.input(DNNL_ARG_SRC, c.x, t.data), .input(DNNL_ARG_WEIGHTS, c.wt, t.weights)]
                 if b != nil { specs.append(.input(DNNL_ARG_BIAS, [c.co], dnnl_x)) }
                 specs.append(.output(DNNL_ARG_DST, c.y, t.data))
-                return DNNLOp(what: what, pd: forwardPD(c, bias: b != nil, fuseReLU: fuseReLU, layout: layout, what: what), specs: specs)
+                return DNNLOp(what: what, pd: forwardPD(c, bias: b != nil, fuseReLU: fuseReLU, layout: layout, what: what, bf16: bf16),
+                              specs: specs)
             }
             var ptrs = [UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: w)]
             if let b { ptrs.append(UnsafeMutableRawPointer(mutating: b)) }
@@ -220,6 +230,54 @@ enum DNNLConvolution {
             }
             op.run([UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: gy),
                     UnsafeMutableRawPointer(gw), UnsafeMutableRawPointer(gb)])
+        }
+    }
+}
+
+// MARK: Two convolutions in a row (inference)
+
+extension DNNLConvolution {
+    /// y = conv2(conv1(x)) for two blocked convolutions (both with bias, each optionally with
+    /// ReLU), with the intermediate kept in the first primitive's own (blocked, in bf16 also
+    /// bf16) layout in the staging buffer: one reorder of x in and one of y out instead of four.
+    /// Returns false (having done nothing) where either convolution is not blocked.
+    static func forwardPair(_ c1: Conv, _ c2: Conv, x: UnsafePointer<Float>,
+                            w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
+                            w2: UnsafePointer<Float>, b2: UnsafePointer<Float>,
+                            y: UnsafeMutablePointer<Float>, relu: Bool, precision: KernelPrecision) -> Bool {
+        let ctx = DNNLContext.shared
+        return ctx.locked {
+            guard DNNLLayoutRule.convForward(ci: c1.ci, co: c1.co, k: c1.k) == .blocked,
+                  DNNLLayoutRule.convForward(ci: c2.ci, co: c2.co, k: c2.k) == .blocked,
+                  KernelTuning.convLayout == .auto, KernelTuning.convPairs else { return false }
+            let bf16 = precision == .bf16 && DNNLContext.bf16Native
+            let sizes = c1.sizes + c2.sizes + [relu ? 1 : 0, bf16 ? 1 : 0]
+            let suffix = "\(relu ? " + ReLU" : "")\(bf16 ? " (bf16)" : "")"
+            func mid(_ what: String) -> dnnl_memory_desc_t {
+                let pd = forwardPD(c1, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16)
+                defer { dnnl_primitive_desc_destroy(pd) }
+                return dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, DNNL_ARG_DST)!.pointee
+            }
+            let first = ctx.op(DNNLOpKey(kind: .convForwardPairFirst, sizes: sizes, layout: .blocked, threads: ctx.threads)) {
+                let what = "conv2d \(c1.text)\(suffix) (pair, blocked output)"
+                return DNNLOp(what: what, pd: forwardPD(c1, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16), specs: [
+                    .input(DNNL_ARG_SRC, c1.x, dnnl_nchw), .input(DNNL_ARG_WEIGHTS, c1.wt, dnnl_oihw),
+                    .input(DNNL_ARG_BIAS, [c1.co], dnnl_x), .exact(DNNL_ARG_DST, mid(what), isOutput: true),
+                ])
+            }
+            let second = ctx.op(DNNLOpKey(kind: .convForwardPairSecond, sizes: sizes, layout: .blocked, threads: ctx.threads)) {
+                let what = "conv2d \(c2.text)\(suffix) (pair, blocked input)"
+                return DNNLOp(what: what, pd: forwardPD(c2, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16), specs: [
+                    .exact(DNNL_ARG_SRC, mid(what), isOutput: false), .input(DNNL_ARG_WEIGHTS, c2.wt, dnnl_oihw),
+                    .input(DNNL_ARG_BIAS, [c2.co], dnnl_x), .output(DNNL_ARG_DST, c2.y, dnnl_nchw),
+                ])
+            }
+            let staged = ctx.staging(bytes: first.userBytes[3])
+            first.run([UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: w1),
+                       UnsafeMutableRawPointer(mutating: b1), staged])
+            second.run([staged, UnsafeMutableRawPointer(mutating: w2), UnsafeMutableRawPointer(mutating: b2),
+                        UnsafeMutableRawPointer(y)])
+            return true
         }
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The compute kernels of the engine: convolution, transposed convolution and max pooling on NCHW
 /// tensors, forward and backward, through oneDNN primitives cached per shape (created on a shape's
 /// first call, reused after). `ReferenceKernels` holds plain loops with the same signatures for tests.
@@ -5,14 +9,62 @@
 public enum Kernels {
     /// 2-D convolution, stride 1, zero padding `padding`, square kernel K.
     /// x [N,Ci,H,W], w [Co,Ci,K,K] (PyTorch layout), b [Co] or nil → y [N,Co,H+2p-K+1,W+2p-K+1].
-    /// `fuseReLU` applies ReLU to the output (a oneDNN post-op).
-    public static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, padding: Int, fuseReLU: Bool = false) -> Tensor {
+    /// `fuseReLU` applies ReLU to the output (a oneDNN post-op). `precision` .bf16 (for inference
+    /// only: there is no bf16 backward) runs 3×3 convolutions in bfloat16 where the CPU has native
+    /// bf16, rounding x, w and y to bf16 (relative error ~2⁻⁸); tensors stay fp32 in and out.
+    public static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, padding: Int, fuseReLU: Bool = false,
+                              precision: KernelPrecision = .fp32) -> Tensor {
         let ys = KernelShapes.conv2d(x: x.shape, w: w.shape, b: b?.shape, padding: padding)
         let y = Tensor(uninitializedShape: ys)
         DNNLConvolution.forward(conv(x.shape, w.shape, padding), x: x.readPointer, w: w.readPointer, b: b?.readPointer,
-                                y: y.writePointer, fuseReLU: fuseReLU)
+                                y: y.writePointer, fuseReLU: fuseReLU, precision: precision)
         return y
     }
+
+    /// Two 3×3-style convolutions in a row, as a U-Net block runs them at inference:
+    /// y = conv2d(conv2d(x, w1, b1), w2, b2), each with the same padding and ReLU choice. Where both
+    /// run in oneDNN's blocked layout the intermediate stays in that layout (one reorder in, one
+    /// out, instead of four); elsewhere it is two `conv2d` calls. Equal to those within rounding.
+    public static func conv2dPair(_ x: Tensor, _ w1: Tensor, _ b1: Tensor, _ w2: Tensor, _ b2: Tensor, padding: Int,
+                                  fuseReLU: Bool = true, precision: KernelPrecision = .fp32) -> Tensor {
+        let ms = KernelShapes.conv2d(x: x.shape, w: w1.shape, b: b1.shape, padding: padding)
+        let ys = KernelShapes.conv2d(x: ms, w: w2.shape, b: b2.shape, padding: padding)
+        let y = Tensor(uninitializedShape: ys)
+        if DNNLConvolution.forwardPair(conv(x.shape, w1.shape, padding), conv(ms, w2.shape, padding), x: x.readPointer,
+                                       w1: w1.readPointer, b1: b1.readPointer, w2: w2.readPointer, b2: b2.readPointer,
+                                       y: y.writePointer, relu: fuseReLU, precision: precision) {
+            return y
+        }
+        let m = conv2d(x, w1, b1, padding: padding, fuseReLU: fuseReLU, precision: precision)
+        return conv2d(m, w2, b2, padding: padding, fuseReLU: fuseReLU, precision: precision)
+    }
+
+    /// Precision for convolutions run without gradient recording (inference): `Ops.conv2d` passes
+    /// it to `conv2d` when no gradient will flow. Default fp32. Set it with `setInferencePrecision`.
+    public static var inferencePrecision: KernelPrecision {
+        inferencePrecisionOverride ?? DNNLContext.shared.locked { DNNLContext.shared.inferencePrecision }
+    }
+
+    /// Overrides `inferencePrecision` for the current task (tests, benchmarks comparing both)
+    /// without changing it for other callers. Not checked against the CPU: where bf16 is not native
+    /// the convolutions run fp32 anyway.
+    @TaskLocal public static var inferencePrecisionOverride: KernelPrecision?
+
+    /// Sets `inferencePrecision` and returns the one in effect: .bf16 needs native bf16 in oneDNN
+    /// (AVX512-BF16 or AMX); elsewhere it stays fp32 and a one-line notice goes to stderr.
+    @discardableResult
+    public static func setInferencePrecision(_ p: KernelPrecision) -> KernelPrecision {
+        var effective = p
+        if p == .bf16 && !bf16Supported {
+            effective = .fp32
+            fputs("note: this CPU has no native bf16 (AVX512-BF16 or AMX) for oneDNN; inference stays fp32\n", stderr)
+        }
+        DNNLContext.shared.locked { DNNLContext.shared.inferencePrecision = effective }
+        return effective
+    }
+
+    /// Whether oneDNN runs bf16 convolutions natively on this CPU (AVX512-BF16 or AMX).
+    public static var bf16Supported: Bool { DNNLContext.bf16Native }
 
     /// dL/dx of `conv2d` (without the ReLU) given dL/dy.
     public static func conv2dBackwardData(_ gy: Tensor, _ w: Tensor, inputShape: [Int], padding: Int) -> Tensor {
@@ -124,6 +176,14 @@ public enum Kernels {
     }
 }
 
+/// Arithmetic precision of convolutions.
+public enum KernelPrecision: String, Sendable, CaseIterable {
+    /// IEEE float32 throughout (the default, and always for training).
+    case fp32
+    /// bfloat16 inputs, weights and outputs with fp32 accumulation (inference only).
+    case bf16
+}
+
 /// How oneDNN primitives see the caller's NCHW tensors.
 @_spi(KernelTuning)
 public enum KernelLayoutPolicy: Sendable, CaseIterable {
@@ -149,6 +209,10 @@ public enum KernelTuning {
 
     /// The same for max pooling (`.blocked`: nChw16c with reorders).
     @TaskLocal public static var poolLayout: KernelLayoutPolicy = .auto
+
+    /// Whether `Kernels.conv2dPair` keeps the intermediate in the blocked layout (default true;
+    /// false runs two `conv2d` calls, for benchmarks of the difference).
+    @TaskLocal public static var convPairs = true
 
     /// Accumulates the time spent inside primitives and in reorders (off by default).
     public static var profiling: Bool {
