@@ -99,8 +99,8 @@ public final class SliceDataset {
             }
             lab.voxels.withUnsafeBufferPointer { src in
                 lbuf.withUnsafeMutableBufferPointer { dst in
-                    SliceResize.labels(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
-                                       to: dst, width: size, height: size)
+                    SliceResize.nearest(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
+                                        to: dst, width: size, height: size)
                 }
             }
             hu.append(contentsOf: fbuf.map { Int16(max(-32768, min(32767, $0.rounded()))) })

@@ -34,20 +34,4 @@ public enum SliceResize {
             }
         }
     }
-
-    /// Resize of a 0/1/2 label map that keeps structures centred: each structure's indicator
-    /// (liver incl. tumor ≥ 1, tumor = 2) is resized bilinearly and kept where ≥ ½ (resizing
-    /// one-hot maps linearly, as MONAI does). Nearest neighbour picks one corner pixel of each
-    /// 2×2 block when halving, which shifts every boundary by half a scan pixel.
-    public static func labels(_ src: UnsafeBufferPointer<UInt8>, width w: Int, height h: Int,
-                              to dst: UnsafeMutableBufferPointer<UInt8>, width ow: Int, height oh: Int) {
-        precondition(src.count >= w * h && dst.count >= ow * oh, "SliceResize.labels: buffers too small")
-        var indicator = [Float](repeating: 0, count: w * h), resized = [Float](repeating: 0, count: ow * oh)
-        for i in 0..<(ow * oh) { dst[i] = 0 }
-        for level in [UInt8(1), 2] {
-            for i in 0..<(w * h) { indicator[i] = src[i] >= level ? 1 : 0 }
-            indicator.withUnsafeBufferPointer { a in resized.withUnsafeMutableBufferPointer { bilinear(a, width: w, height: h, to: $0, width: ow, height: oh) } }
-            for i in 0..<(ow * oh) where resized[i] >= 0.5 { dst[i] = level }
-        }
-    }
 }
