@@ -77,6 +77,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             c.stage1Epochs = 3; c.stage2Epochs = 2; c.liverEpochs = 5
             c.optimizer = "adam"; c.learningRate1 = 2e-3; c.learningRate2 = 3e-4
             c.maxSlicesPerEpoch = 256
+            c.tumorSliceShare = 0.5
         case "full":
             c.size = 256; c.filters = 32; c.batchSize = 4
             c.stage1Epochs = 30; c.stage2Epochs = 10
