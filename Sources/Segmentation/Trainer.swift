@@ -376,6 +376,15 @@ public final class Trainer {
             try Checkpoint.load(into: ModelVariables(model, onlyLiverNet: true), from: run.bestLiver)
             say("network A from epoch \(manifest.bestLiverEpoch.map(String.init) ?? "?") (best validation liver Dice) is the one B learns on")
         }
+        let liverEpochs = phases.first { $0.nets == .liver }?.epochs ?? 0
+        if manifest.training.tumorInitFromLiver == true, manifest.epochsDone == liverEpochs, let b = model.netB {
+            // B starts from A's features (it looks at the same CT); only its head starts fresh.
+            let a = Dictionary(uniqueKeysWithValues: model.netA.namedVariables(prefix: "").map { ($0.0, $0.1) })
+            for (name, v) in b.namedVariables(prefix: "") where !name.hasPrefix("head") {
+                if let src = a[name], src.value.shape == v.value.shape { v.value = src.value }
+            }
+            say("network B starts from network A's weights (its head excepted)")
+        }
         if model.tumorCropFromScan {
             let bs = manifest.training.batchSize * 2
             tumorTrainSet = try SliceDataset.tumorCrops(of: trainSet, cases: trainCases, model: model, batchSize: bs,

@@ -34,8 +34,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var tumorCrop = true
     /// The cascade cuts B's crop from the scan at its own resolution rather than from the
     /// model-size slice (lesions of 1–5 model pixels become 2–4× larger; see `LiverCrop`).
-    /// nil in runs saved before the option existed, which cut it from the slice.
-    public var tumorCropFromScan: Bool? = true
+    /// Off by default: on the phantom experiment it made B collapse in 4 of 5 runs (see
+    /// docs/experiments.md); nil (runs saved before the option existed) also means off.
+    public var tumorCropFromScan: Bool? = false
     /// Share of B's training slices per epoch drawn from slices that hold tumor (nil: slices
     /// as they come). Lesions sit on a minority of liver slices; oversampling them, as nnU-Net
     /// oversamples foreground patches, lets a short run see enough of them.
@@ -45,6 +46,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// ratio, which is what lets B learn lesions of a few per cent of its pixels in a short
     /// run; nnU-Net trains with the same sum.
     public var diceWeight: Float?
+    /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
+    /// random ones. nil/false: random, as the seed.
+    public var tumorInitFromLiver: Bool?
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -77,7 +81,6 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             c.stage1Epochs = 3; c.stage2Epochs = 2; c.liverEpochs = 5
             c.optimizer = "adam"; c.learningRate1 = 2e-3; c.learningRate2 = 3e-4
             c.maxSlicesPerEpoch = 256
-            c.tumorSliceShare = 0.5
         case "full":
             c.size = 256; c.filters = 32; c.batchSize = 4
             c.stage1Epochs = 30; c.stage2Epochs = 10

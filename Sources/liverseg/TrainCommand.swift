@@ -42,6 +42,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("tumor-crop"), help: "What the cascade's tumor network sees: scan (the liver square at the scan's resolution), slice (the liver square of the model-size slice) or whole (the whole slice).")
     var tumorCrop: String?
     @Option(help: "Add this weight × soft Dice to the liver and tumor networks' cross-entropy (cascade, joint).") var diceWeight: Float?
+    @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
     @Option(help: "Share of the tumor network's training slices drawn from slices with tumor (0…1; default: as they come).") var tumorSliceShare: Double?
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -84,6 +85,7 @@ struct TrainCommand: ParsableCommand {
                 }
             }
             if let diceWeight { c.diceWeight = diceWeight }
+            if tumorInitFromLiver { c.tumorInitFromLiver = true }
             if let tumorSliceShare { c.tumorSliceShare = tumorSliceShare }
             if let seed { c.seed = seed }
             trainer = try Trainer.start(data: URL(fileURLWithPath: data), config: c, runDir: URL(fileURLWithPath: out))

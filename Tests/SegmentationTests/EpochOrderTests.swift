@@ -40,6 +40,7 @@ import Testing
     @Test func manifestWithoutTheScanCropKeyLoadsAsSliceCrops() throws {
         var c = TrainingConfig()
         c.size = 32; c.filters = 2; c.depth = 2
+        c.tumorCropFromScan = true
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
         #expect(json["tumorCropFromScan"] as? Bool == true)
         #expect(LiverTumorModel(c).tumorCropFromScan)
@@ -48,5 +49,28 @@ import Testing
         #expect(old.tumorCropFromScan == nil)
         #expect(!LiverTumorModel(old).tumorCropFromScan)
         #expect(LiverTumorModel(old).tumorCrop)
+    }
+}
+
+/// `tumorInitFromLiver`: when B's phase begins, B holds A's trained weights except its head.
+@Suite struct TumorInitFromLiverTests {
+    @Test func bStartsFromATrainedWeights() throws {
+        let data = TinyDataset.tempDir("init")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try TinyDataset.write(data, cases: 3)
+        let t = try Trainer.start(data: data, config: TinyDataset.config(.cascade), runDir: data.appendingPathComponent("run"), quiet: true)
+        t.stopAfterEpochs = 1
+        #expect(throws: TrainingInterruption.self) { try t.train() }
+        let a = Dictionary(uniqueKeysWithValues: t.model.netA.namedVariables(prefix: "").map { ($0.0, $0.1.value.scalars) })
+        let before = t.model.netB!.namedVariables(prefix: "").map { ($0.0, $0.1.value.scalars) }
+        #expect(before.contains { a[$0.0] != $0.1 })             // random B differs from trained A
+        try t.prepareTumorData()
+        for (name, v) in t.model.netB!.namedVariables(prefix: "") {
+            if name.hasPrefix("head") {
+                #expect(v.value.scalars == before.first { $0.0 == name }!.1, "\(name)")
+            } else {
+                #expect(v.value.scalars == a[name], "\(name)")
+            }
+        }
     }
 }

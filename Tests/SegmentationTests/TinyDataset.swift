@@ -50,7 +50,8 @@ enum TinyDataset {
         // where the poly schedule and the tumor-slice sampling must pick up exactly.
         c.stage1Epochs = 2; c.stage2Epochs = 1; c.liverEpochs = 1
         c.optimizer = "adam"; c.learningRate1 = 1e-2; c.learningRate2 = 1e-3
-        c.learningRateSchedule = "poly"; c.tumorSliceShare = 0.5; c.diceWeight = 0.5
+        c.learningRateSchedule = "poly"; c.tumorSliceShare = 0.5; c.diceWeight = 0.5; c.tumorInitFromLiver = true
+        c.tumorCropFromScan = true
         c.validationFraction = 0.34
         c.seed = 5
         return c
