@@ -63,6 +63,12 @@ public final class LiverTumorModel {
         hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? self.tumorWindow(h) : 0 }
     }
 
+    /// Network A's logits for HU slices [n, 1, S, S] (cascade: liver; one-step: the 3 classes),
+    /// at inference (no gradients).
+    public func logitsA(_ hu: Tensor) -> Tensor {
+        Autograd.withoutGradients { netA(Variable(windowed(hu, liverWindow)), training: false).value }
+    }
+
     /// Liver mask M from A's logits: probability ≥ t_a (the ROC convention).
     func mask(fromLiverLogits z: Tensor) -> Tensor {
         let t = liverThreshold
@@ -139,11 +145,11 @@ public final class LiverTumorModel {
     public func predict(hu: Tensor) -> (liver: Tensor, tumor: Tensor) {
         switch kind {
         case .oneStep:
-            let p = Autograd.withoutGradients { netA(Variable(windowed(hu, liverWindow)), training: false).value.softmaxChannels() }
+            let p = logitsA(hu).softmaxChannels()
             let parts = p.splitChannels([1, 1, 1])
             return (parts[1] + parts[2], parts[2])
         case .cascade, .joint:
-            let za = Autograd.withoutGradients { netA(Variable(windowed(hu, liverWindow)), training: false).value }
+            let za = logitsA(hu)
             return (za.sigmoid(), tumorProbability(hu: hu, mask: mask(fromLiverLogits: za)))
         }
     }

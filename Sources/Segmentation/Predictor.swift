@@ -78,8 +78,7 @@ public final class Predictor {
                 (liverProb, tumorProb) = model.predict(hu: hu)
                 withLiver = Array(ks.indices)
             case .cascade, .joint:
-                let za = Autograd.withoutGradients { model.netA(.init(model.windowed(hu, model.liverWindow)), training: false).value }
-                liverProb = za.sigmoid()
+                liverProb = model.logitsA(hu).sigmoid()
                 let mask = liverProb.map { $0 >= self.liverThreshold ? 1 : 0 }
                 withLiver = ks.indices.filter { n in (0..<sp).contains { mask[flat: n * sp + $0] > 0 } }
                 times["liver"]! += ProcessStats.now() - t0

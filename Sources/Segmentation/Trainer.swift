@@ -240,12 +240,8 @@ public final class Trainer {
             try saveLast(phaseIndex: pi)
             // The cascade's B is trained on the A of the liver phase's best epoch, not its last:
             // a short run's last epoch can be a dip (seen: validation liver Dice 0.921 → 0.881).
-            if p.nets == .liver, let ld, ld > (manifest.bestLiverDice ?? -1) {
-                manifest.bestLiverDice = ld
-                manifest.bestLiverEpoch = e + 1
-                try Checkpoint.save(ModelVariables(model, onlyLiverNet: true), metadata: ["epoch": "\(e + 1)", "format": "liverseg-liver-net"],
-                                    to: run.bestLiver)
-            } else if p.nets == .liver && valSet.count == 0 {   // nothing to choose by: the last epoch
+            if p.nets == .liver, valSet.count == 0 || (ld ?? -1) > (manifest.bestLiverDice ?? -1) {
+                manifest.bestLiverDice = ld            // without validation cases: the last epoch
                 manifest.bestLiverEpoch = e + 1
                 try Checkpoint.save(ModelVariables(model, onlyLiverNet: true), metadata: ["epoch": "\(e + 1)", "format": "liverseg-liver-net"],
                                     to: run.bestLiver)
@@ -411,9 +407,7 @@ public final class Trainer {
         for start in stride(from: 0, to: data.count, by: bs) {
             let idx = Array(start..<min(data.count, start + bs))
             let hu = data.huTensor(idx)
-            let m = Autograd.withoutGradients {
-                model.mask(fromLiverLogits: model.netA(Variable(model.windowed(hu, model.liverWindow)), training: false).value)
-            }
+            let m = model.mask(fromLiverLogits: model.logitsA(hu))
             for j in 0..<(idx.count * p) { masks[start * p + j] = m[flat: j] > 0 ? 1 : 0 }
             bar?.advance(idx.count)
         }
@@ -433,7 +427,7 @@ public final class Trainer {
             let truth = valSet.labels[(start * p)..<((start + idx.count) * p)]
             let hu = valSet.huTensor(idx)
             if crops {
-                liver(Autograd.withoutGradients { model.netA(Variable(model.windowed(hu, model.liverWindow)), training: false).value.sigmoid() }, truth)
+                liver(model.logitsA(hu).sigmoid(), truth)
             } else {
                 let (pl, pt) = model.predict(hu: hu)
                 liver(pl, truth)

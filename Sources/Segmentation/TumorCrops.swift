@@ -30,9 +30,7 @@ extension SliceDataset {
                     for (n, i) in idx.enumerated() { for j in 0..<p { liver.writePointer[n * p + j] = source.labels[i * p + j] >= 1 ? 1 : 0 } }
                 } else {
                     let hu = source.huTensor(idx)
-                    liver = Autograd.withoutGradients {
-                        model.netA(Variable(model.windowed(hu, model.liverWindow)), training: false).value.sigmoid()
-                    }
+                    liver = model.logitsA(hu).sigmoid()
                 }
                 let ks = idx.map { source.sliceInCase[$0] }
                 let inputs = image.voxels.withUnsafeBufferPointer { v in
