@@ -84,6 +84,7 @@ public final class Predictor {
                 times["liver"]! += ProcessStats.now() - t0
                 t0 = ProcessStats.now()
                 if withLiver.isEmpty {
+                    // No liver in this batch: B has nothing to look at.
                 } else if model.tumorCropFromScan {
                     // B sees the liver square cut from the scan at its own resolution, and
                     // its answer goes straight back to the scan's grid.

@@ -103,7 +103,7 @@ public final class SliceDataset {
                                         to: dst, width: size, height: size)
                 }
             }
-            hu.append(contentsOf: fbuf.map { Int16(max(-32768, min(32767, $0.rounded()))) })
+            hu.append(contentsOf: fbuf.map(Self.int16))
             labels.append(contentsOf: lbuf)
             caseOfSlice.append(caseIndex)
             sliceInCase.append(k)
@@ -114,11 +114,14 @@ public final class SliceDataset {
     func append(hu h: UnsafeBufferPointer<Float>, labels l: UnsafeBufferPointer<Float>, caseName: String, slice k: Int) {
         precondition(h.count == pixels && l.count == pixels, "SliceDataset.append: slice is not \(size)×\(size)")
         if caseNames.last != caseName { caseNames.append(caseName) }
-        hu.append(contentsOf: h.map { Int16(max(-32768, min(32767, $0.rounded()))) })
+        hu.append(contentsOf: h.map(Self.int16))
         labels.append(contentsOf: l.map { UInt8($0) })
         caseOfSlice.append(caseNames.count - 1)
         sliceInCase.append(k)
     }
+
+    /// HU as stored: rounded and clamped to Int16.
+    static func int16(_ v: Float) -> Int16 { Int16(max(-32768, min(32767, v.rounded()))) }
 
     /// Whether slice `i` holds tumor (label 2).
     func hasTumor(_ i: Int) -> Bool { labels[range(i)].contains(2) }

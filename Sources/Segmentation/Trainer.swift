@@ -341,15 +341,18 @@ public final class Trainer {
         case .liver:
             let z = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
             loss = binaryLoss(z, b.liver, .none)
-        case .tumor where model.tumorCropFromScan:
-            // The batch is already B's view (scan-resolution crops with their mask).
-            let z = model.netB!(Variable(model.tumorInput(b.hu, mask: b.mask!)), training: true)
-            loss = binaryLoss(z, b.tumor * b.mask!, tumorWeighting)
         case .tumor:
             // B learns tumor inside the liver that A found: input w(M·X), target M·B (eq. 2.2's B̄).
-            let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor])
-            let z = model.netB!(Variable(model.tumorInput(v.hu, mask: v.mask)), training: true)
-            loss = binaryLoss(z, v.others[0] * v.mask, tumorWeighting)
+            // Scan-resolution crops arrive already cut; otherwise B's view is cut here.
+            let (hu, mask, tumor): (Tensor, Tensor, Tensor)
+            if model.tumorCropFromScan {
+                (hu, mask, tumor) = (b.hu, b.mask!, b.tumor)
+            } else {
+                let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor])
+                (hu, mask, tumor) = (v.hu, v.mask, v.others[0])
+            }
+            let z = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
+            loss = binaryLoss(z, tumor * mask, tumorWeighting)
         case .joint:
             // Eq. 2.1: B's input is built from A's current output; the threshold blocks
             // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
@@ -472,7 +475,8 @@ public final class Trainer {
             try Checkpoint.load(into: ModelVariables(model), from: run.best, ignoringPrefixes: ["opt."])
         }
         if valSet.count > 0 {
-            if model.kind == .cascade { try prepareTumorData() }
+            // Validating B on scan crops needs them (a run resumed after its last epoch has none yet).
+            if model.tumorCropFromScan { try prepareTumorData() }
             var liverProbs: [Float] = [], liverTruth: [Bool] = []
             var tumorGate: [Float] = [], tumorProbs: [Float] = [], tumorTruth: [Bool] = []
             forEachValidationBatch(liver: { pl, truth in

@@ -15,9 +15,15 @@ public enum ProcessStats {
     }
 
     /// Monotonic seconds.
-    public static func now() -> Double {
+    public static func now() -> Double { seconds(CLOCK_MONOTONIC) }
+
+    /// CPU seconds this process (all threads) has used: beside wall time it tells work apart
+    /// from waiting for a core on a shared machine.
+    public static func cpuSeconds() -> Double { seconds(CLOCK_PROCESS_CPUTIME_ID) }
+
+    static func seconds(_ clock: clockid_t) -> Double {
         var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
+        clock_gettime(clock, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }

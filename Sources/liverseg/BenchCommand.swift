@@ -68,10 +68,10 @@ struct BenchUNet: ParsableCommand {
             f()   // warm-up: primitive creation, first-touch of buffers
             var t: [Double] = [], c: [Double] = []
             for _ in 0..<iterations {
-                let s = ProcessStats.now(), cs = processCPUSeconds()
+                let s = ProcessStats.now(), cs = ProcessStats.cpuSeconds()
                 f()
                 t.append(ProcessStats.now() - s)
-                c.append(processCPUSeconds() - cs)
+                c.append(ProcessStats.cpuSeconds() - cs)
             }
             return (t.sorted()[t.count / 2], c.sorted()[c.count / 2])
         }
@@ -117,10 +117,3 @@ enum BenchPart: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension KernelPrecision: ExpressibleByArgument {}
-
-/// CPU seconds used by this process (all threads) so far.
-func processCPUSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}

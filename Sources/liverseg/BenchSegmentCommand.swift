@@ -196,14 +196,12 @@ struct BenchSegment: ParsableCommand {
                                      to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
             }
         }
-        let window = model.liverWindow
-        let input = hu.map { window($0) }
         var maxima: [Float] = []
         for start in stride(from: 0, to: picks.count, by: 8) {
             let m = min(8, picks.count - start)
             let part = Tensor(uninitializedShape: [m, 1, s, s])
-            (part.writePointer).update(from: input.readPointer + start * sp, count: m * sp)
-            let p = Autograd.withoutGradients { model.netA(Variable(part), training: false).value }.sigmoid()
+            (part.writePointer).update(from: hu.readPointer + start * sp, count: m * sp)
+            let p = model.logitsA(part).sigmoid()
             for i in 0..<m {
                 maxima.append(UnsafeBufferPointer(start: p.readPointer + i * sp, count: sp).max()!)
             }

@@ -31,7 +31,10 @@ final class DNNLContext: @unchecked Sendable {
     let stream: dnnl_stream_t
     private var mutex = pthread_mutex_t()
     private var ops: [DNNLOpKey: DNNLOp] = [:]
-    private(set) var threads: Int
+    private var processThreads: Int
+    /// Threads for the kernel about to run: the calling task's `Kernels.threadsOverride`, else
+    /// the process-wide setting.
+    var threads: Int { Kernels.threadsOverride ?? processThreads }
     /// Time split of kernel calls (benchmarks only): inside primitives vs in layout reorders.
     var profiling = false
     var primitiveSeconds = 0.0
@@ -45,7 +48,7 @@ final class DNNLContext: @unchecked Sendable {
         var s: dnnl_stream_t?
         dnnlCheck(dnnl_stream_create(&s, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create", "the CPU stream")
         stream = s!
-        threads = Int(omp_get_max_threads())
+        processThreads = Int(omp_get_max_threads())
         pthread_mutex_init(&mutex, nil)
         _ = HeapPolicy.applied
         if let v = getenv("LIVERSEG_KERNEL_PROFILE"), String(cString: v) == "1" {
@@ -55,7 +58,7 @@ final class DNNLContext: @unchecked Sendable {
     }
 
     func setThreads(_ n: Int) {
-        locked { threads = n; applyThreads() }
+        locked { processThreads = n; applyThreads() }
     }
 
     /// OpenMP's thread count belongs to the calling thread, so it is set on whichever thread runs

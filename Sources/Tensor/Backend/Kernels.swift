@@ -164,8 +164,12 @@ public enum Kernels {
         DNNLContext.shared.setThreads(n)
     }
 
-    /// Threads the kernels use now.
-    public static var threads: Int { DNNLContext.shared.threads }
+    /// Threads the kernels use now (in this task).
+    public static var threads: Int { DNNLContext.shared.locked { DNNLContext.shared.threads } }
+
+    /// Runs this task's kernels on this many threads without changing them for other callers
+    /// (tests running beside training, whose bit-exact results depend on the thread count).
+    @TaskLocal public static var threadsOverride: Int?
 
     private static func conv(_ x: [Int], _ w: [Int], _ p: Int) -> DNNLConvolution.Conv {
         DNNLConvolution.Conv(n: x[0], ci: x[1], h: x[2], w: x[3], co: w[0], k: w[2], p: p)
