@@ -16,6 +16,8 @@ public final class LiverTumorModel {
     /// Liver threshold t_a of the seed (also the mask threshold that feeds B).
     public var liverThreshold: Float = 0.5
     public var tumorThreshold: Float = 0.5
+    /// Applied to B's windowed input (nil: the seed's [0, 1] input).
+    public var tumorStandardization: Standardization?
     /// B sees the zoomed liver crop (`LiverCrop`) rather than the whole slice.
     public let tumorCrop: Bool
     /// B's crop is cut from the scan at its own resolution (`tumorInputsFromScan`) rather
@@ -58,9 +60,14 @@ public final class LiverTumorModel {
     func windowed(_ hu: Tensor, _ w: IntensityWindow) -> Tensor { hu.map { w($0) } }
 
     /// Input of network B: w_t(M·X), i.e. the tumor-windowed slice where the liver mask is
-    /// set and 0 elsewhere (the seed's X̄ = w(M·X) with intensities already in [0, 1]).
+    /// set and 0 elsewhere (the seed's X̄ = w(M·X) with intensities already in [0, 1]),
+    /// standardized inside the mask when the model has `tumorStandardization`. Outside the
+    /// mask a standardized input is 0, the liver's mean, rather than the image of w = 0 (about
+    /// −7): that step would be the strongest edge B sees, and B learned lesions far more slowly
+    /// with it (docs/experiments.md).
     func tumorInput(_ hu: Tensor, mask: Tensor) -> Tensor {
-        hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? self.tumorWindow(h) : 0 }
+        let w = tumorWindow, z = tumorStandardization ?? Standardization(mean: 0, std: 1)
+        return hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? z(w(h)) : 0 }
     }
 
     /// Network A's logits for HU slices [n, 1, S, S] (cascade: liver; one-step: the 3 classes),

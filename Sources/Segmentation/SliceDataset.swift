@@ -27,6 +27,11 @@ public final class SliceDataset {
     }
     var pixels: Int { size * size }
 
+    /// Mean and spread of `window`(HU) over the liver (label ≥ 1) of all slices.
+    func standardization(window: IntensityWindow) -> Standardization? {
+        Standardization.of(zip(hu, labels).lazy.filter { $0.1 >= 1 }.map { window(Float($0.0)) })
+    }
+
     public init(size: Int) {
         precondition(size > 0, "SliceDataset: size must be positive")
         self.size = size

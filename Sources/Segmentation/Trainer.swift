@@ -137,6 +137,12 @@ public final class Trainer {
                                     seed: c.seed, progressLabel: quiet ? nil : "loading training cases  ")
         valSet = try SliceDataset(cases: validationCases, size: c.size, nonLiverFraction: c.nonLiverFraction,
                                   seed: c.seed &+ 99, progressLabel: quiet || validationCases.isEmpty ? nil : "loading validation cases")
+        if isNew && c.kind != .oneStep && c.standardizeTumorInput == true {
+            // From the true liver (label ≥ 1) of the training slices: known before A is trained,
+            // and the same for the cascade and joint training.
+            self.manifest.tumorStandardization = trainSet.standardization(window: c.tumorWindow)
+        }
+        model.tumorStandardization = self.manifest.tumorStandardization
         if isNew {
             try FileManager.default.createDirectory(at: run.url, withIntermediateDirectories: true)
             try run.write(manifest)
@@ -289,7 +295,7 @@ public final class Trainer {
             optimizer!.learningRate = schedule.rate(base: p.learningRate, at: firstStep + s)
             let idx = Array(order[(s * c.batchSize)..<min(order.count, (s + 1) * c.batchSize)])
             let batch = TrainingBatch(data, indices: idx, augmentation: c.augmentation, rng: &rng)
-            let loss = step(batch, phase: p)
+            let loss = step(batch, phase: p, rng: &rng)
             let v = loss.value[flat: 0]
             guard v.isFinite else {
                 bar?.finish(status: "loss \(v)")
@@ -324,8 +330,14 @@ public final class Trainer {
     }
 
     /// Forward pass and loss of one batch (graph recorded for backward).
-    func step(_ b: TrainingBatch, phase p: Phase) -> Variable {
+    func step(_ b: TrainingBatch, phase p: Phase, rng: inout SeededRNG) -> Variable {
         let c = manifest.training
+        // B's view, cut to lesion-centred patches when asked (`TumorPatches`).
+        func patches(_ hu: Tensor, _ mask: Tensor, _ tumor: Tensor) -> (Tensor, Tensor, Tensor) {
+            guard let q = c.tumorPatch, q < hu.shape[2] else { return (hu, mask, tumor) }
+            let o = TumorPatches.cut([hu, mask, tumor], tumor: tumor, mask: mask, patch: q, rng: &rng)
+            return (o[0], o[1], o[2])
+        }
         let tumorWeighting: BinaryWeighting = p.stage2 ? c.tumorWeighting : .none
         func binaryLoss(_ z: Variable, _ y: Tensor, _ w: BinaryWeighting) -> Variable {
             let ce = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: w)
@@ -346,10 +358,10 @@ public final class Trainer {
             // Scan-resolution crops arrive already cut; otherwise B's view is cut here.
             let (hu, mask, tumor): (Tensor, Tensor, Tensor)
             if model.tumorCropFromScan {
-                (hu, mask, tumor) = (b.hu, b.mask!, b.tumor)
+                (hu, mask, tumor) = patches(b.hu, b.mask!, b.tumor)
             } else {
                 let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor])
-                (hu, mask, tumor) = (v.hu, v.mask, v.others[0])
+                (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             }
             let z = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
             loss = binaryLoss(z, tumor * mask, tumorWeighting)
@@ -359,8 +371,9 @@ public final class Trainer {
             // and B from (1 − c)·L_B.
             let za = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
             let v = model.tumorView(hu: b.hu, mask: model.mask(fromLiverLogits: za.value), also: [b.tumor])
-            let zb = model.netB!(Variable(model.tumorInput(v.hu, mask: v.mask)), training: true)
-            loss = Losses.joint(binaryLoss(za, b.liver, .none), binaryLoss(zb, v.others[0] * v.mask, tumorWeighting), c: c.jointC)
+            let (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
+            let zb = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
+            loss = Losses.joint(binaryLoss(za, b.liver, .none), binaryLoss(zb, tumor * mask, tumorWeighting), c: c.jointC)
         }
         if lossScaleForTesting != 1 { loss = Ops.scale(loss, lossScaleForTesting) }
         return loss

@@ -49,6 +49,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
     /// random ones. nil/false: random, as the seed.
     public var tumorInitFromLiver: Bool?
+    /// Network B trains on patches of this side cut from its view, half centred on a lesion
+    /// (`TumorPatches`; nil: the whole view). Inference always sees the whole view.
+    public var tumorPatch: Int?
+    /// B's input w(M·X) is standardized by the mean and spread of w over the training slices'
+    /// liver (`Standardization`; stored with the model). nil or false: the seed's [0, 1] input.
+    /// Off by default: on the demo data it made B worse (docs/experiments.md).
+    public var standardizeTumorInput: Bool?
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -107,6 +114,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
         guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }
         if let d = diceWeight, !(d >= 0 && d.isFinite) { throw SegmentationError("Dice weight must be ≥ 0, got \(d)") }
+        if let q = tumorPatch, !(q > 0 && q <= size && q % (1 << depth) == 0) {
+            throw SegmentationError("tumor patch \(q) must be a positive multiple of 2^depth = \(1 << depth) no larger than the size \(size)")
+        }
         if let t = tumorSliceShare, !(0...1).contains(t) { throw SegmentationError("tumor slice share must be in [0, 1], got \(t)") }
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
         if case .alpha(let a) = tumorWeighting, !(a > 0 && a < 1) { throw SegmentationError("α must be in (0, 1), got \(a)") }

@@ -44,6 +44,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Add this weight × soft Dice to the liver and tumor networks' cross-entropy (cascade, joint).") var diceWeight: Float?
     @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
     @Option(help: "Share of the tumor network's training slices drawn from slices with tumor (0…1; default: as they come).") var tumorSliceShare: Double?
+    @Option(help: "Train the tumor network on patches of this side (half centred on a lesion) instead of its whole view.") var tumorPatch: Int?
+    @Flag(help: "Standardize the tumor network's input by the training livers' mean and spread (stored with the model).") var standardizeTumorInput = false
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -87,6 +89,8 @@ struct TrainCommand: ParsableCommand {
             if let diceWeight { c.diceWeight = diceWeight }
             if tumorInitFromLiver { c.tumorInitFromLiver = true }
             if let tumorSliceShare { c.tumorSliceShare = tumorSliceShare }
+            if let tumorPatch { c.tumorPatch = tumorPatch }
+            if standardizeTumorInput { c.standardizeTumorInput = true }
             if let seed { c.seed = seed }
             trainer = try Trainer.start(data: URL(fileURLWithPath: data), config: c, runDir: URL(fileURLWithPath: out))
         }

@@ -39,6 +39,10 @@ import Testing
         // The trained model loads back and segments.
         let (model, _) = try RunDirectory(runB).loadModel()
         #expect(model.kind == kind)
+        // B's input standardization is computed once, stored, and what the loaded model uses.
+        #expect(ma.tumorStandardization == mb.tumorStandardization)
+        #expect((ma.tumorStandardization != nil) == (kind != .oneStep))
+        #expect(model.tumorStandardization == ma.tumorStandardization)
     }
 
     /// A diverging loss stops training with a clear error and keeps the last good checkpoint.
