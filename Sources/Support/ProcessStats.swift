@@ -4,6 +4,8 @@ import Foundation
 public enum ProcessStats {
     /// Peak resident set size (VmHWM) in bytes, from /proc; nil where /proc is absent.
     public static func peakRSSBytes() -> Int? { statusField("VmHWM") }
+    /// Current resident set size (VmRSS) in bytes.
+    public static func rssBytes() -> Int? { statusField("VmRSS") }
 
     static func statusField(_ key: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }

@@ -40,7 +40,7 @@ struct BenchSegment: ParsableCommand {
     @Option(help: "Filters of the untrained cascade's U-Nets.") var filters = 32
     @Option(help: "Share of slices B should run on with an untrained model (default: the phantom's liver slices).")
     var liverShare: Double?
-    @Option(help: "Slices per batch.") var batch = 8
+    @Option(help: "Slices per batch (the default of `segment`).") var batch = 2
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Precision of the networks' 3×3 convolutions: fp32 or bf16.") var precision: KernelPrecision = .fp32
     @Option(help: "Phantom seed.") var seed: UInt64 = 8
@@ -73,6 +73,8 @@ struct BenchSegment: ParsableCommand {
         var labelledLiverSlices: Int
         var liverThreshold: Float
         var peakRSSMB: Double
+        /// RSS before reading the volume: the networks, oneDNN's primitives and the runtime.
+        var startRSSMB: Double
         var floatVolumeMB: Double
         var summary: String
     }
@@ -122,9 +124,12 @@ struct BenchSegment: ParsableCommand {
         for n in counts {
             // Setup (not timed): the phantom on disk, as a scan would arrive.
             let generator = PhantomGenerator(PhantomConfig(size: size, slices: n...n))
-            let phantom = try generator.makeCase(index: n, seed: seed)
-            try PhantomDataset.write(phantom, to: dir, volumeType: .int16)
-            let liverSlices = Self.slicesWithLiver(phantom.labels)
+            // The phantom is dropped before timing so that its arrays do not count in the peak RSS.
+            let liverSlices = try {
+                let phantom = try generator.makeCase(index: n, seed: seed)
+                try PhantomDataset.write(phantom, to: dir, volumeType: .int16)
+                return Self.slicesWithLiver(phantom.labels)
+            }()
             let volumeURL = PhantomDataset.volumeURL(dir, n)
             let outURL = dir.appendingPathComponent("segmentation-bench-\(n).nii.gz")
 
@@ -139,6 +144,7 @@ struct BenchSegment: ParsableCommand {
             }
 
             Self.resetPeakRSS()
+            let startRSS = Double(ProcessStats.rssBytes() ?? 0) / 1_048_576
             let t0 = ProcessStats.now()
             let volume = try MedicalImageReader.read(volumeURL)
             let tRead = ProcessStats.now() - t0
@@ -153,16 +159,16 @@ struct BenchSegment: ParsableCommand {
                             slicesPerSecond: Double(n) / total, tumorNetSlicesTarget: target,
                             labelledLiverSlices: Self.slicesWithLiver(labels),
                             liverThreshold: predictor.liverThreshold,
-                            peakRSSMB: Double(ProcessStats.peakRSSBytes() ?? 0) / 1_048_576,
+                            peakRSSMB: Double(ProcessStats.peakRSSBytes() ?? 0) / 1_048_576, startRSSMB: startRSS,
                             floatVolumeMB: Double(volume.voxels.count * 4) / 1_048_576, summary: summary.line))
             try? fm.removeItem(at: volumeURL)
             try? fm.removeItem(at: PhantomDataset.segmentationURL(dir, n))
             try? fm.removeItem(at: outURL)
             if !json {
                 let r = rows.last!
-                print(String(format: "%4d slices: read %.2f s, liver %.2f s, tumor %.2f s, post %.2f s, write %.2f s, total %.2f s, %.2f slices/s; peak RSS %.0f MB (float volume %.0f MB, %.1f×); phantom liver on %d slices%@; %@",
+                print(String(format: "%4d slices: read %.2f s, liver %.2f s, tumor %.2f s, post %.2f s, write %.2f s, total %.2f s, %.2f slices/s; peak RSS %.0f MB (%.0f MB before reading; float volume %.0f MB, %.1f×); phantom liver on %d slices%@; %@",
                              r.slices, r.readSeconds, r.liverSeconds, r.tumorSeconds, r.postSeconds, r.writeSeconds, r.totalSeconds,
-                             r.slicesPerSecond, r.peakRSSMB, r.floatVolumeMB, r.peakRSSMB / r.floatVolumeMB, liverSlices,
+                             r.slicesPerSecond, r.peakRSSMB, r.startRSSMB, r.floatVolumeMB, r.peakRSSMB / r.floatVolumeMB, liverSlices,
                              (target.map { String(format: ", B calibrated to ~%d (threshold %.4g)", $0, r.liverThreshold) } ?? "") as NSString,
                              r.summary as NSString))
                 fflush(stdout)
