@@ -53,6 +53,44 @@ public struct Reorientation: Sendable, Equatable {
 
     public var isIdentity: Bool { axis == [0, 1, 2] && flip == [false, false, false] }
 
+    /// Stride (and start) in the input array for a unit step along each output axis; forward:
+    /// the input is on the source grid and the output on the target grid.
+    private func walk(forward: Bool) -> (start: Int, stride: [Int]) {
+        var stride = [0, 0, 0]
+        var start = 0
+        let srcStrides = [1, source.shape[0], source.shape[0] * source.shape[1]]
+        let dstStrides = [1, target.shape[0], target.shape[0] * target.shape[1]]
+        for s in 0..<3 {
+            let d = axis[s]
+            let sign = flip[s] ? -1 : 1
+            if forward {
+                // Output (target) axis d walks source axis s.
+                stride[d] = sign * srcStrides[s]
+                if flip[s] { start += (source.shape[s] - 1) * srcStrides[s] }
+            } else {
+                stride[s] = sign * dstStrides[d]
+                if flip[s] { start += (source.shape[s] - 1) * dstStrides[d] }
+            }
+        }
+        return (start, stride)
+    }
+
+    /// Plane `k` (the third axis) of the target grid, read straight from voxels on the source
+    /// grid: one slice of the reoriented volume without building all of it (the whole copy
+    /// would double a segmentation's memory for every input not already in the target order).
+    public func targetSlice(_ k: Int, of voxels: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+        let (nx, ny) = (target.shape[0], target.shape[1])
+        precondition(k >= 0 && k < target.shape[2] && voxels.count == source.shape.reduce(1, *) && out.count >= nx * ny,
+                     "Reorientation.targetSlice: plane \(k) or buffer sizes do not fit the grids")
+        let (start, stride) = walk(forward: true)
+        var o = 0
+        let bk = start + k * stride[2]
+        for j in 0..<ny {
+            var idx = bk + j * stride[1]
+            for _ in 0..<nx { out[o] = voxels[idx]; idx += stride[0]; o += 1 }
+        }
+    }
+
     /// Moves voxels from the source grid to the target grid.
     public func apply<T>(_ volume: Volume<T>) -> Volume<T> {
         precondition(volume.shape == source.shape, "Reorientation.apply: volume shape \(volume.shape) is not the source shape \(source.shape)")
@@ -74,23 +112,7 @@ public struct Reorientation: Sendable, Equatable {
     }
 
     private func permute<T>(_ v: [T], from: [Int], to: [Int], forward: Bool) -> [T] {
-        // Stride (and start) in the input array for a unit step along each output axis.
-        var stride = [0, 0, 0]
-        var start = 0
-        let srcStrides = [1, source.shape[0], source.shape[0] * source.shape[1]]
-        let dstStrides = [1, target.shape[0], target.shape[0] * target.shape[1]]
-        for s in 0..<3 {
-            let d = axis[s]
-            let sign = flip[s] ? -1 : 1
-            if forward {
-                // Output (target) axis d walks source axis s.
-                stride[d] = sign * srcStrides[s]
-                if flip[s] { start += (source.shape[s] - 1) * srcStrides[s] }
-            } else {
-                stride[s] = sign * dstStrides[d]
-                if flip[s] { start += (source.shape[s] - 1) * dstStrides[d] }
-            }
-        }
+        let (start, stride) = walk(forward: forward)
         let count = to[0] * to[1] * to[2]
         // Called unspecialized from other modules: copy plain-data scalars by size, so the
         // inner loop is a load and a store rather than a witness call per voxel.

@@ -31,8 +31,8 @@ public struct CaseSummary: Codable, Sendable {
 public final class Predictor {
     public let model: LiverTumorModel
     /// Slices per pass through the networks. At 512² with a 256²/F=32 cascade a batch of 8
-    /// took 1.6 GB at its peak and one of 2 took 0.9 GB, in the same time (`bench segment`):
-    /// 2 slices already fill the convolutions' matrix products.
+    /// took 1.6 GB at its peak and one of 2 took 0.9 GB, in the same time (`bench segment`,
+    /// 41.5–45.4 s for batches of 1, 2, 4 and 8 on a busy machine).
     public var batchSize = 2
     public var keepLargest = true
     public var liverThreshold: Float
@@ -50,11 +50,15 @@ public final class Predictor {
         if let bad = volume.voxels.first(where: { !$0.isFinite }) {
             throw SegmentationError("the input holds a non-finite intensity (\(bad)); cannot segment")
         }
-        let (canon, reo) = try volume.reoriented(to: "RAS")
+        // The networks see canonical (RAS) slices; each batch's planes are read from the input
+        // as they are needed, so no reoriented copy of the volume is ever held.
+        let reo = try Reorientation(from: volume.geometry, to: "RAS")
+        let canon = reo.target
         let (nx, ny, nz) = (canon.shape[0], canon.shape[1], canon.shape[2])
         let plane = nx * ny, s = model.size, sp = s * s
-        var labels = [UInt8](repeating: 0, count: canon.voxels.count)
-        var prob: [Float]? = tumorProbability ? [Float](repeating: 0, count: canon.voxels.count) : nil
+        var labels = [UInt8](repeating: 0, count: volume.voxels.count)
+        var prob: [Float]? = tumorProbability ? [Float](repeating: 0, count: volume.voxels.count) : nil
+        var planes = [Float](repeating: 0, count: batchSize * plane)
         var times = ["liver": 0.0, "tumor": 0.0, "post": 0.0]
         let savedL = model.liverThreshold
         model.liverThreshold = liverThreshold
@@ -65,10 +69,14 @@ public final class Predictor {
         for start in stride(from: 0, to: nz, by: batchSize) {
             let ks = Array(start..<min(nz, start + batchSize))
             let hu = Tensor(uninitializedShape: [ks.count, 1, s, s])
-            canon.voxels.withUnsafeBufferPointer { src in
-                for (n, k) in ks.enumerated() {
-                    SliceResize.bilinear(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
-                                         to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
+            volume.voxels.withUnsafeBufferPointer { v in
+                planes.withUnsafeMutableBufferPointer { dst in
+                    for (n, k) in ks.enumerated() {
+                        let out = UnsafeMutableBufferPointer(rebasing: dst[(n * plane)..<((n + 1) * plane)])
+                        reo.targetSlice(k, of: v, into: out)
+                        SliceResize.bilinear(UnsafeBufferPointer(out), width: nx, height: ny,
+                                             to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
+                    }
                 }
             }
             var t0 = ProcessStats.now()
@@ -91,8 +99,8 @@ public final class Predictor {
                 } else if model.tumorCropFromScan {
                     // B sees the liver square cut from the scan at its own resolution, and
                     // its answer goes straight back to the scan's grid.
-                    let inputs = canon.voxels.withUnsafeBufferPointer { v in
-                        model.tumorInputsFromScan(scan: ks.map { UnsafeBufferPointer(rebasing: v[($0 * plane)..<(($0 + 1) * plane)]) },
+                    let inputs = planes.withUnsafeBufferPointer { v in
+                        model.tumorInputsFromScan(scan: ks.indices.map { UnsafeBufferPointer(rebasing: v[($0 * plane)..<(($0 + 1) * plane)]) },
                                                   width: nx, height: ny, liver: liverProb)
                     }
                     let pb = model.tumorProbability(crops: inputs.hu, mask: inputs.mask)
@@ -145,12 +153,12 @@ public final class Predictor {
         let t0 = ProcessStats.now()
         PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
-        let voxelML = canon.geometry.spacing.reduce(1, *) / 1000
+        let voxelML = canon.spacing.reduce(1, *) / 1000
         let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }
         let tumorVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }
         let tumorCount = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: canon.shape).count }
-        let outLabels = reo.revert(Volume<UInt8>(geometry: canon.geometry, voxels: labels, transformCodes: volume.transformCodes))
-        let outProb = prob.map { reo.revert(Volume<Float>(geometry: canon.geometry, voxels: $0, transformCodes: volume.transformCodes)) }
+        let outLabels = reo.revert(Volume<UInt8>(geometry: canon, voxels: labels, transformCodes: volume.transformCodes))
+        let outProb = prob.map { reo.revert(Volume<Float>(geometry: canon, voxels: $0, transformCodes: volume.transformCodes)) }
         times["post"]! += ProcessStats.now() - t0
         let summary = CaseSummary(liverML: Double(liverVoxels) * voxelML, tumorCount: tumorCount, tumorML: Double(tumorVoxels) * voxelML,
                                   tumorBurden: liverVoxels == 0 ? 0 : Double(tumorVoxels) / Double(liverVoxels), seconds: times)

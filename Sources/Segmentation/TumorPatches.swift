@@ -6,7 +6,8 @@ import Tensor
 /// first few hundred steps learning "no tumor" and a CPU-sized run ends before it learns more;
 /// a patch a quarter of the square's area costs a quarter of the step and, when centred on a
 /// lesion, holds ten times its share of tumor pixels. The U-Net is fully convolutional, so B
-/// still segments whole squares at inference.
+/// still segments whole squares at inference. On the demo's phantoms it did not help (B's
+/// plain-loss plateau got higher, not shorter; docs/experiments.md); kept for longer runs.
 enum TumorPatches {
     /// Share of patches centred on a tumor pixel (when the slice has one inside the mask).
     static let lesionShare = 0.5

@@ -15,6 +15,13 @@ func canonicalMatchesNibabel(_ name: String) throws {
     #expect(c.geometry.axisCodes == "RAS")
     let back = r.revert(c)
     #expect(back.voxels == v.voxels && back.geometry == v.geometry)
+    // Plane by plane, read straight from the input (what `segment` does), the same voxels.
+    let plane = c.shape[0] * c.shape[1]
+    var buf = [Float](repeating: .nan, count: plane)
+    for k in 0..<c.shape[2] {
+        v.voxels.withUnsafeBufferPointer { src in buf.withUnsafeMutableBufferPointer { r.targetSlice(k, of: src, into: $0) } }
+        #expect(buf == Array(c.voxels[(k * plane)..<((k + 1) * plane)]), "\(name): plane \(k)")
+    }
 }
 
 @Test func reorientToLPSAndWorldPositionsAreKept() throws {
