@@ -140,7 +140,7 @@ struct BenchSegment: ParsableCommand {
                 let share = liverShare ?? Double(liverSlices) / Double(n)
                 target = Int((share * Double(n)).rounded())
                 let calibration = try MedicalImageReader.read(volumeURL)
-                predictor.liverThreshold = Self.calibratedThreshold(liverTumor, calibration, share: share)
+                predictor.liverThreshold = Self.calibratedThreshold(liverTumor, calibration, share: share, batch: batch)
             }
 
             Self.resetPeakRSS()
@@ -191,7 +191,7 @@ struct BenchSegment: ParsableCommand {
     /// The liver threshold at which A's mask is non-empty on `share` of the slices: A runs on up to
     /// 32 evenly spaced slices, and the threshold is the matching quantile of their maximum
     /// probabilities (a mask pixel is probability ≥ threshold).
-    static func calibratedThreshold(_ model: LiverTumorModel, _ volume: Volume<Float>, share: Double) -> Float {
+    static func calibratedThreshold(_ model: LiverTumorModel, _ volume: Volume<Float>, share: Double, batch: Int) -> Float {
         let (nx, ny, nz) = (volume.shape[0], volume.shape[1], volume.shape[2])
         let plane = nx * ny, s = model.size, sp = s * s
         let picks = Array(Set((0..<min(32, nz)).map { $0 * nz / min(32, nz) })).sorted()
@@ -203,8 +203,10 @@ struct BenchSegment: ParsableCommand {
             }
         }
         var maxima: [Float] = []
-        for start in stride(from: 0, to: picks.count, by: 8) {
-            let m = min(8, picks.count - start)
+        // In the timed run's batch size: a larger one would leave larger scratch buffers and
+        // primitives behind and count them in the timed run's memory.
+        for start in stride(from: 0, to: picks.count, by: batch) {
+            let m = min(batch, picks.count - start)
             let part = Tensor(uninitializedShape: [m, 1, s, s])
             (part.writePointer).update(from: hu.readPointer + start * sp, count: m * sp)
             let p = model.logitsA(part).sigmoid()
