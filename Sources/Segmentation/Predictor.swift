@@ -32,7 +32,8 @@ public final class Predictor {
     public let model: LiverTumorModel
     /// Slices per pass through the networks. At 512² with a 256²/F=32 cascade a batch of 8
     /// took 1.6 GB at its peak and one of 2 took 0.9 GB, in the same time (`bench segment`,
-    /// 41.5–45.4 s for batches of 1, 2, 4 and 8 on a busy machine).
+    /// 41.5–45.4 s for batches of 1, 2, 4 and 8 on a busy machine; both peaks still held ~145 MB
+    /// the bench's calibration left behind, fixed since).
     public var batchSize = 2
     public var keepLargest = true
     public var liverThreshold: Float

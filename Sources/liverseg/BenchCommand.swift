@@ -77,7 +77,6 @@ struct BenchUNet: ParsableCommand {
         }
         let inferTimes = only == .train ? nil : median(inference)
         let trainTimes = only == .inference ? nil : median(trainStep)
-        let inferSeconds = inferTimes?.wall, trainSeconds = trainTimes?.wall
         let flops = config.forwardFLOPs(batch: batch, height: size, width: size)
         var result: [String: Any] = [
             "size": size, "filters": filters, "batch": batch, "depth": depth, "threads": nThreads,
@@ -85,15 +84,15 @@ struct BenchUNet: ParsableCommand {
             "forward_gflop": flops / 1e9, "train_gflop": 3 * flops / 1e9,
             "peak_rss_mb": Double(ProcessStats.peakRSSBytes() ?? 0) / 1_048_576,
         ]
-        if let inferSeconds, let inferTimes {
-            result["inference_seconds"] = inferSeconds
+        if let inferTimes {
+            result["inference_seconds"] = inferTimes.wall
             result["inference_cpu_seconds"] = inferTimes.cpu
-            result["inference_gflops"] = flops / inferSeconds / 1e9
+            result["inference_gflops"] = flops / inferTimes.wall / 1e9
         }
-        if let trainSeconds, let trainTimes {
-            result["train_step_seconds"] = trainSeconds
+        if let trainTimes {
+            result["train_step_seconds"] = trainTimes.wall
             result["train_step_cpu_seconds"] = trainTimes.cpu
-            result["train_gflops"] = 3 * flops / trainSeconds / 1e9
+            result["train_gflops"] = 3 * flops / trainTimes.wall / 1e9
         }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted])
@@ -101,10 +100,10 @@ struct BenchUNet: ParsableCommand {
         } else {
             func f(_ v: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", v) }
             print("U-Net depth \(depth), F=\(filters), \(size)×\(size), batch \(batch), \(nThreads) thread(s), \(net.parameterCount) parameters\(batchNorm ? ", batch norm" : "")")
-            if let inferSeconds {
+            if let inferSeconds = inferTimes?.wall {
                 print("  inference   \(f(inferSeconds)) s  (\(f(flops / 1e9, 1)) GFLOP, \(f(flops / inferSeconds / 1e9, 1)) GFLOP/s, \(effective.rawValue))")
             }
-            if let trainSeconds {
+            if let trainSeconds = trainTimes?.wall {
                 print("  train step  \(f(trainSeconds)) s  (\(f(3 * flops / 1e9, 1)) GFLOP, \(f(3 * flops / trainSeconds / 1e9, 1)) GFLOP/s)")
             }
             print("  peak RSS    \(f(result["peak_rss_mb"] as! Double, 0)) MB")
