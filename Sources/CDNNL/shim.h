@@ -3,7 +3,6 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 #include <oneapi/dnnl/dnnl_version.h>
-#include <malloc.h> // mallopt: the heap policy of Sources/Tensor/Backend/HeapPolicy.swift
 
 // The backend (Sources/Tensor/Backend/DNNL*.swift) uses the oneDNN 2.x C API (op descriptor →
 // primitive descriptor → primitive), which oneDNN 3.x replaced.

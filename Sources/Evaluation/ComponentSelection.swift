@@ -1,12 +1,11 @@
 /// Component selection for post-processing (the segmentation pipeline keeps the largest
 /// liver component), built on the same 26-connected labelling the lesion metrics use.
 extension Components {
-    /// A mask (1 inside) of the largest component; all zeros when there is none. Ties go to
-    /// the lowest-numbered component.
-    public func largestComponentMask(shape: [Int]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: shape.reduce(1, *))
-        guard let best = sizes.indices.max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { return out }
-        forEachVoxel(shape: shape) { c, idx in if c == best + 1 { out[idx] = 1 } }
-        return out
+    /// Sets every labelled voxel outside the largest component to 0, in place (a separate
+    /// whole-volume mask would cost another byte per voxel at the end of a segmentation, when
+    /// memory peaks). Ties go to the lowest-numbered component.
+    public func clearAllButLargest(_ labels: inout [UInt8], shape: [Int]) {
+        guard let best = sizes.indices.max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { return }
+        forEachVoxel(shape: shape) { c, idx in if c != best + 1 { labels[idx] = 0 } }
     }
 }

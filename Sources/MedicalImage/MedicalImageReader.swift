@@ -33,12 +33,28 @@ public enum MedicalImageReader {
             let (v, r) = try DICOMSeries.readWithReport(url, seriesUID: seriesUID)
             return (v, .dicom(r))
         case .nifti:
-            do {
-                let (v, h) = try NIfTI.readWithHeader(url)
-                return (v, .nifti(h))
-            } catch let e as MedicalImageError where e.kind == .notRecognized {
-                throw MedicalImageError(.notRecognized, e.path, "\(e.defect); nor is it a DICOM Part-10 file (no \"DICM\" at byte 128)")
-            }
+            let (v, h) = try explainingNotNIfTI { try NIfTI.readWithHeader(url) }
+            return (v, .nifti(h))
+        }
+    }
+
+    /// The scan as compactly as it is stored (`ScanVolume`): what segmentation reads, since it
+    /// needs one plane at a time. DICOM series are decoded to Float as by `read`.
+    public static func readScan(_ url: URL, seriesUID: String? = nil) throws -> ScanVolume {
+        switch try format(of: url) {
+        case .dicom:
+            return ScanVolume(try DICOMSeries.readWithReport(url, seriesUID: seriesUID).0)
+        case .nifti:
+            return try explainingNotNIfTI { try NIfTI.readScan(url) }
+        }
+    }
+
+    /// A file that is not NIfTI was not DICOM either (the format check came first): say both.
+    private static func explainingNotNIfTI<T>(_ read: () throws -> T) throws -> T {
+        do {
+            return try read()
+        } catch let e as MedicalImageError where e.kind == .notRecognized {
+            throw MedicalImageError(.notRecognized, e.path, "\(e.defect); nor is it a DICOM Part-10 file (no \"DICM\" at byte 128)")
         }
     }
 

@@ -74,6 +74,43 @@ public enum NIfTI {
                       transformCodes: h.transformCodes)
     }
 
+    /// The scan for plane-by-plane use: 8- and 16-bit integer data stays raw (`ScanVolume`
+    /// applies the scaling per plane), everything else is decoded to Float as by `read`.
+    public static func readScan(_ url: URL) throws -> ScanVolume {
+        let stream = try ByteStream(path: url.path)
+        let h = try header(of: stream)
+        guard [.int8, .uint8, .int16].contains(h.type) else { return ScanVolume(try read(stream: stream, header: h)) }
+        let count = h.shape[0] * h.shape[1] * h.shape[2]
+        let size = h.type.byteSize
+        let perChunk = 1 << 19
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: perChunk * size, alignment: 64)
+        defer { raw.deallocate() }
+        let voxels = try [Int16](unsafeUninitializedCapacity: count) { buf, initialized in
+            var start = 0
+            while start < count {
+                let n = min(perChunk, count - start)
+                try stream.readExactly(raw, n * size, what: "voxel data (voxel \(start) of \(count))")
+                let dst = buf.baseAddress! + start
+                switch h.type {
+                case .int16:
+                    let p = raw.assumingMemoryBound(to: Int16.self)
+                    if h.bigEndian { for i in 0..<n { dst[i] = p[i].byteSwapped } } else { dst.update(from: p, count: n) }
+                case .int8:
+                    let p = raw.assumingMemoryBound(to: Int8.self)
+                    for i in 0..<n { dst[i] = Int16(p[i]) }
+                default:
+                    let p = raw.assumingMemoryBound(to: UInt8.self)
+                    for i in 0..<n { dst[i] = Int16(p[i]) }
+                }
+                start += n
+            }
+            initialized = count
+        }
+        try stream.verifyGzipTrailer()
+        return ScanVolume(geometry: h.geometry, storage: .int16(voxels, scaling: h.scaling), onDiskType: h.type,
+                          transformCodes: h.transformCodes)
+    }
+
     static func readLabels(stream: ByteStream) throws -> Volume<UInt8> {
         let h = try header(of: stream)
         let count = h.shape[0] * h.shape[1] * h.shape[2]

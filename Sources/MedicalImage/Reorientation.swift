@@ -79,6 +79,13 @@ public struct Reorientation: Sendable, Equatable {
     /// grid: one slice of the reoriented volume without building all of it (the whole copy
     /// would double a segmentation's memory for every input not already in the target order).
     public func targetSlice(_ k: Int, of voxels: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+        gatherSlice(k, of: voxels, into: out) { $0 }
+    }
+
+    /// `targetSlice` with each voxel converted on the way (raw integers to intensities);
+    /// specialized per caller inside this module.
+    @inline(__always)
+    func gatherSlice<S>(_ k: Int, of voxels: UnsafeBufferPointer<S>, into out: UnsafeMutableBufferPointer<Float>, _ convert: (S) -> Float) {
         let (nx, ny) = (target.shape[0], target.shape[1])
         precondition(k >= 0 && k < target.shape[2] && voxels.count == source.shape.reduce(1, *) && out.count >= nx * ny,
                      "Reorientation.targetSlice: plane \(k) or buffer sizes do not fit the grids")
@@ -87,7 +94,7 @@ public struct Reorientation: Sendable, Equatable {
         let bk = start + k * stride[2]
         for j in 0..<ny {
             var idx = bk + j * stride[1]
-            for _ in 0..<nx { out[o] = voxels[idx]; idx += stride[0]; o += 1 }
+            for _ in 0..<nx { out[o] = convert(voxels[idx]); idx += stride[0]; o += 1 }
         }
     }
 

@@ -15,7 +15,7 @@ public enum HeldOutEvaluation {
         let bar = quiet ? nil : ProgressBar(total: cases.count, label: "segmenting \(label)")
         for c in cases {
             let id = c.name.hasPrefix("case-") ? String(c.name.dropFirst(5)) : c.name
-            let volume = try MedicalImageReader.read(c.image)
+            let volume = try MedicalImageReader.readScan(c.image)
             let (labels, prob, summary) = try predictor.segment(volume, tumorProbability: true)
             try NIfTI.write(labels, to: predictions.appendingPathComponent("segmentation-\(id).nii.gz"))
             if let prob { try NIfTI.write(prob, to: predictions.appendingPathComponent("probability-\(id).nii.gz")) }

@@ -6,7 +6,7 @@ import Evaluation
 public enum PostProcessing {
     public static func apply(_ labels: inout [UInt8], shape: [Int], keepLargest: Bool) {
         guard keepLargest else { return }
-        let keep = labels.withUnsafeBufferPointer { Components($0, labels: 1...2, shape: shape).largestComponentMask(shape: shape) }
-        for i in labels.indices where keep[i] == 0 { labels[i] = 0 }
+        let components = labels.withUnsafeBufferPointer { Components($0, labels: 1...2, shape: shape) }
+        components.clearAllButLargest(&labels, shape: shape)
     }
 }

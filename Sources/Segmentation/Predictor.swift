@@ -30,11 +30,11 @@ public struct CaseSummary: Codable, Sendable {
 /// Memory stays at the volume plus one batch: probabilities are thresholded slice by slice.
 public final class Predictor {
     public let model: LiverTumorModel
-    /// Slices per pass through the networks. At 512² with a 256²/F=32 cascade a batch of 8
-    /// took 1.6 GB at its peak and one of 2 took 0.9 GB, in the same time (`bench segment`,
-    /// 41.5–45.4 s for batches of 1, 2, 4 and 8 on a busy machine; both peaks still held ~145 MB
-    /// the bench's calibration left behind, fixed since).
-    public var batchSize = 2
+    /// Slices per pass through the networks. Every batch's activations and oneDNN buffers scale
+    /// with it while the time does not (2 cores, 512²×200 with a 256²/F=32 cascade, `bench
+    /// segment`, alternating runs: batch 1 peaked at 341 MB in 34–43 s, batch 2 at 437 MB in
+    /// 40–50 s), so one slice at a time is the default.
+    public var batchSize = 1
     public var keepLargest = true
     public var liverThreshold: Float
     public var tumorThreshold: Float
@@ -48,7 +48,14 @@ public final class Predictor {
     /// Labels (0/1/2) on the input's grid, and optionally the tumor probability there.
     public func segment(_ volume: Volume<Float>, tumorProbability: Bool = false,
                         progress: ProgressBar? = nil) throws -> (labels: Volume<UInt8>, probability: Volume<Float>?, summary: CaseSummary) {
-        if let bad = volume.voxels.first(where: { !$0.isFinite }) {
+        try segment(ScanVolume(volume), tumorProbability: tumorProbability, progress: progress)
+    }
+
+    /// Same for a scan as it was stored (`MedicalImageReader.readScan`): 16-bit CT stays 16-bit
+    /// in memory and becomes HU one batch of planes at a time.
+    public func segment(_ volume: ScanVolume, tumorProbability: Bool = false,
+                        progress: ProgressBar? = nil) throws -> (labels: Volume<UInt8>, probability: Volume<Float>?, summary: CaseSummary) {
+        if let bad = volume.firstNonFinite {
             throw SegmentationError("the input holds a non-finite intensity (\(bad)); cannot segment")
         }
         // The networks see canonical (RAS) slices; each batch's planes are read from the input
@@ -57,8 +64,9 @@ public final class Predictor {
         let canon = reo.target
         let (nx, ny, nz) = (canon.shape[0], canon.shape[1], canon.shape[2])
         let plane = nx * ny, s = model.size, sp = s * s
-        var labels = [UInt8](repeating: 0, count: volume.voxels.count)
-        var prob: [Float]? = tumorProbability ? [Float](repeating: 0, count: volume.voxels.count) : nil
+        let voxelCount = canon.voxelCount
+        var labels = [UInt8](repeating: 0, count: voxelCount)
+        var prob: [Float]? = tumorProbability ? [Float](repeating: 0, count: voxelCount) : nil
         var planes = [Float](repeating: 0, count: batchSize * plane)
         var times = ["liver": 0.0, "tumor": 0.0, "post": 0.0]
         let savedL = model.liverThreshold
@@ -70,14 +78,12 @@ public final class Predictor {
         for start in stride(from: 0, to: nz, by: batchSize) {
             let ks = Array(start..<min(nz, start + batchSize))
             let hu = Tensor(uninitializedShape: [ks.count, 1, s, s])
-            volume.voxels.withUnsafeBufferPointer { v in
-                planes.withUnsafeMutableBufferPointer { dst in
-                    for (n, k) in ks.enumerated() {
-                        let out = UnsafeMutableBufferPointer(rebasing: dst[(n * plane)..<((n + 1) * plane)])
-                        reo.targetSlice(k, of: v, into: out)
-                        SliceResize.bilinear(UnsafeBufferPointer(out), width: nx, height: ny,
-                                             to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
-                    }
+            planes.withUnsafeMutableBufferPointer { dst in
+                for (n, k) in ks.enumerated() {
+                    let out = UnsafeMutableBufferPointer(rebasing: dst[(n * plane)..<((n + 1) * plane)])
+                    volume.plane(k, of: reo, into: out)
+                    SliceResize.bilinear(UnsafeBufferPointer(out), width: nx, height: ny,
+                                         to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
                 }
             }
             var t0 = ProcessStats.now()
@@ -151,6 +157,9 @@ public final class Predictor {
             times["post"]! += ProcessStats.now() - t0
             progress?.advance(ks.count)
         }
+        // The networks' buffers wait for the next batch of the same sizes; none comes before
+        // the next case, and post-processing needs memory of its own.
+        BufferPool.trim()
         let t0 = ProcessStats.now()
         PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }

@@ -40,7 +40,7 @@ struct BenchSegment: ParsableCommand {
     @Option(help: "Filters of the untrained cascade's U-Nets.") var filters = 32
     @Option(help: "Share of slices B should run on with an untrained model (default: the phantom's liver slices).")
     var liverShare: Double?
-    @Option(help: "Slices per batch (the default of `segment`).") var batch = 2
+    @Option(help: "Slices per batch (the default of `segment`).") var batch = 1
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Precision of the networks' 3×3 convolutions: fp32 or bf16.") var precision: KernelPrecision = .fp32
     @Option(help: "Phantom seed.") var seed: UInt64 = 8
@@ -146,7 +146,7 @@ struct BenchSegment: ParsableCommand {
             Self.resetPeakRSS()
             let startRSS = Double(ProcessStats.rssBytes() ?? 0) / 1_048_576
             let t0 = ProcessStats.now()
-            let volume = try MedicalImageReader.read(volumeURL)
+            let volume = try MedicalImageReader.readScan(volumeURL)
             let tRead = ProcessStats.now() - t0
             let (labels, _, summary) = try predictor.segment(volume)
             let t1 = ProcessStats.now()
@@ -160,7 +160,7 @@ struct BenchSegment: ParsableCommand {
                             labelledLiverSlices: Self.slicesWithLiver(labels),
                             liverThreshold: predictor.liverThreshold,
                             peakRSSMB: Double(ProcessStats.peakRSSBytes() ?? 0) / 1_048_576, startRSSMB: startRSS,
-                            floatVolumeMB: Double(volume.voxels.count * 4) / 1_048_576, summary: summary.line))
+                            floatVolumeMB: Double(volume.geometry.voxelCount * 4) / 1_048_576, summary: summary.line))
             try? fm.removeItem(at: volumeURL)
             try? fm.removeItem(at: PhantomDataset.segmentationURL(dir, n))
             try? fm.removeItem(at: outURL)
@@ -224,6 +224,7 @@ struct BenchSegment: ParsableCommand {
     /// Frees retained heap pages and resets the peak RSS (VmHWM) to the current RSS, so each
     /// volume's peak is its own (Linux ≥ 4.0: /proc/self/clear_refs, value 5).
     static func resetPeakRSS() {
+        BufferPool.trim()
         #if canImport(Glibc)
         _ = liversegMallocTrim(0)
         #endif

@@ -21,6 +21,23 @@ func niftiMatchesNibabel(_ name: String) throws {
     #expect(v.transformCodes == TransformCodes(qform: e["qform_code"] as! Int, sform: e["sform_code"] as! Int))
 }
 
+/// The same fixtures read as stored (`readScan`): 8/16-bit integers stay 16-bit in memory, and
+/// the intensities they stand for are nibabel's, equal bit for bit to the Float reader's.
+@Test(arguments: Fixtures.section("nifti").keys.sorted())
+func niftiScanMatchesNibabel(_ name: String) throws {
+    let e = Fixtures.section("nifti")[name]!
+    let scan = try NIfTI.readScan(Fixtures.url(name))
+    let compact = ["int8", "uint8", "int16"].contains(e["datatype"] as! String)
+    switch scan.storage {
+    case .int16: #expect(compact, "\(name) should be decoded to Float")
+    case .float: #expect(!compact, "\(name) should stay 16-bit")
+    }
+    let v = scan.decoded()
+    #expect(maxRelDiff(v.voxels, Fixtures.doubles(e["values"])) < 1e-6, "\(name): voxels")
+    #expect(v.voxels == (try NIfTI.read(Fixtures.url(name))).voxels, "\(name)")
+    #expect(scan.geometry.axisCodes == (e["axcodes"] as! String) && scan.onDiskType?.rawValue == (e["datatype"] as! String))
+}
+
 @Test func headerReportsVersionOrderAndAffineSource() throws {
     let n2 = try NIfTI.readHeader(Fixtures.url("nifti/nifti2_bigendian.nii.gz"))
     #expect(n2.version == 2 && n2.bigEndian && n2.isGzip)

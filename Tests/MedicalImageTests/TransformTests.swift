@@ -18,9 +18,14 @@ func canonicalMatchesNibabel(_ name: String) throws {
     // Plane by plane, read straight from the input (what `segment` does), the same voxels.
     let plane = c.shape[0] * c.shape[1]
     var buf = [Float](repeating: .nan, count: plane)
+    let scan = try NIfTI.readScan(Fixtures.url(name))
     for k in 0..<c.shape[2] {
         v.voxels.withUnsafeBufferPointer { src in buf.withUnsafeMutableBufferPointer { r.targetSlice(k, of: src, into: $0) } }
         #expect(buf == Array(c.voxels[(k * plane)..<((k + 1) * plane)]), "\(name): plane \(k)")
+        // The same from the file as stored (int16 stays int16 until this plane is read).
+        buf = [Float](repeating: .nan, count: plane)
+        buf.withUnsafeMutableBufferPointer { scan.plane(k, of: r, into: $0) }
+        #expect(buf == Array(c.voxels[(k * plane)..<((k + 1) * plane)]), "\(name): scan plane \(k)")
     }
 }
 

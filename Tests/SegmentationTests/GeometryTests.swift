@@ -66,6 +66,17 @@ import Testing
         let back = try NIfTI.readLabels(dir.appendingPathComponent("seg.nii.gz"))
         #expect(back.voxels == expected)
         #expect(zip(back.geometry.affine, g.affine).allSatisfy { abs($0 - $1) < 1e-5 })
+
+        // The same CT stored as scaled int16 (raw = (HU + 10) / 0.5) and read as it is stored,
+        // the way `segment` reads it: the same labels and probabilities, bit for bit.
+        let ct = dir.appendingPathComponent("ct.nii.gz")
+        try NIfTI.write(v, to: ct, as: .int16, scaling: Scaling(slope: 0.5, intercept: -10))
+        let scan = try MedicalImageReader.readScan(ct)
+        guard case .int16 = scan.storage else { Issue.record("int16 CT should stay int16 in memory"); return }
+        #expect(scan.storedBytes == g.voxelCount * 2)
+        let fromScan = try predictor.segment(scan, tumorProbability: true)
+        #expect(fromScan.labels.voxels == expected)
+        #expect(fromScan.probability?.voxels == prob?.voxels)
     }
 
     @Test func keepLargestDropsASecondBlobAndTumorOutsideIt() throws {

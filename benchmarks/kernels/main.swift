@@ -2,8 +2,6 @@
 // 3×3 convolution forward / backward-data / backward-weights with NCHW primitives vs blocked
 // primitives + reorders, on each thread count; then transposed convolution and max pooling.
 //   swift run -c release --scratch-path .build-NAME KernelBench [N C H W] [--reps R] [--threads 1,2]
-//       [--mallopt]   (apply the heap policy before anything else; the kernels apply it anyway at
-//                      their first call unless LIVERSEG_MALLOC_DEFAULTS=1 is set)
 //       [--only conv|deconv|pool|alloc] [--co Cout] [--k 3|1]   (conv: C → Cout channels, kernel k)
 @_spi(KernelTuning) import Tensor
 import Support
@@ -32,12 +30,6 @@ let threadList = (option("--threads") ?? "1,2").split(separator: ",").compactMap
 let only = option("--only")
 let coOption = Int(option("--co") ?? "")
 let kOption = Int(option("--k") ?? "")
-if flag("--mallopt") {
-    // glibc serves blocks above 32 MiB by fresh mmap (page faults on every write) and returns
-    // them at free; a high threshold keeps them in the heap for reuse.
-    mallopt(M_MMAP_THRESHOLD, 1 << 30)
-    mallopt(M_TRIM_THRESHOLD, 1 << 30)
-}
 let dims = args.compactMap { Int($0) }
 let (n, c, h, w) = dims.count >= 4 ? (dims[0], dims[1], dims[2], dims[3]) : (4, 32, 256, 256)
 let k = kOption ?? 3, p = k / 2
@@ -134,13 +126,18 @@ for threads in threadList {
     }
 }
 if only == "alloc" {
-    // What a fresh output tensor costs before a kernel writes it: first touch of new pages.
+    // What an output tensor costs before a kernel writes it: pages of a tensor of the same size
+    // that died before (BufferPool), against fresh pages faulted in on first touch.
     let count = n * c * h * w
-    let (t, cpu, _, _) = median {
-        let y = Tensor(uninitializedShape: [n, c, h, w])
-        memset(y.writePointer, 0, count * 4)
+    for fresh in [false, true] {
+        let (t, cpu, _, _) = median {
+            if fresh { BufferPool.trim() }
+            let y = Tensor(uninitializedShape: [n, c, h, w])
+            memset(y.writePointer, 0, count * 4)
+        }
+        print((fresh ? "fresh " : "pooled") + String(format: " tensor %.1f MB + first write: %8.2f ms | cpu %8.2f ms",
+                                                     Double(count * 4) / 1e6, t * 1e3, cpu * 1e3))
     }
-    print(String(format: "fresh tensor %.1f MB + first write: %8.2f ms | cpu %8.2f ms", Double(count * 4) / 1e6, t * 1e3, cpu * 1e3))
 }
 print("implementations:")
 for s in KernelTuning.implementations { print("  " + s) }

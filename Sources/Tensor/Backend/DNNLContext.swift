@@ -50,7 +50,6 @@ final class DNNLContext: @unchecked Sendable {
         stream = s!
         processThreads = Int(omp_get_max_threads())
         pthread_mutex_init(&mutex, nil)
-        _ = HeapPolicy.applied
         if let v = getenv("LIVERSEG_KERNEL_PROFILE"), String(cString: v) == "1" {
             profiling = true
             atexit { fputs(DNNLContext.shared.profileReport(), stderr) }
