@@ -10,9 +10,7 @@ extension Tensor {
     public func map(_ f: (Float) -> Float) -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         let src = readPointer, dst = out.writePointer
-        withoutActuallyEscaping(f) { f in
-            parallelFor(count) { r in for i in r { dst[i] = f(src[i]) } }
-        }
+        parallelFor(count) { r in for i in r { dst[i] = f(src[i]) } }
         return out
     }
 
@@ -22,15 +20,25 @@ extension Tensor {
         precondition(shape == other.shape, "\(op): shapes \(shape) and \(other.shape) differ")
         let out = Tensor(uninitializedShape: shape)
         let a = readPointer, b = other.readPointer, dst = out.writePointer
-        withoutActuallyEscaping(f) { f in
-            parallelFor(count) { r in for i in r { dst[i] = f(a[i], b[i]) } }
-        }
+        parallelFor(count) { r in for i in r { dst[i] = f(a[i], b[i]) } }
         return out
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, op: "add") { $0 + $1 } }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, op: "subtract") { $0 - $1 } }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, op: "multiply") { $0 * $1 } }
+    /// `zipWith` for the operations training runs on every activation: a closure passed
+    /// through `parallelFor` stays a call per element, a static method of a type parameter is
+    /// specialized and vectorized (the train step spent ~8 % of its CPU time in those calls).
+    @inline(__always)
+    func combined<Op: ElementwisePair>(with other: Tensor, _: Op.Type) -> Tensor {
+        precondition(shape == other.shape, "\(Op.name): shapes \(shape) and \(other.shape) differ")
+        let out = Tensor(uninitializedShape: shape)
+        let a = readPointer, b = other.readPointer, dst = out.writePointer
+        parallelFor(count) { r in for i in r { dst[i] = Op.apply(a[i], b[i]) } }
+        return out
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor { a.combined(with: b, Add.self) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { a.combined(with: b, Subtract.self) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { a.combined(with: b, Multiply.self) }
     public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
     public static func * (s: Float, a: Tensor) -> Tensor { a.map { $0 * s } }
 
@@ -59,12 +67,35 @@ extension Tensor {
     public func relu() -> Tensor { map { max($0, 0) } }
 
     /// Gradient of ReLU: passes `self` (dL/dy) where the ReLU's output `y` was positive.
-    public func reluBackward(output y: Tensor) -> Tensor { zipWith(y, op: "reluBackward") { $1 > 0 ? $0 : 0 } }
+    public func reluBackward(output y: Tensor) -> Tensor { combined(with: y, ReLUBackward.self) }
 
     /// Logistic sigmoid, stable for large |x|.
     public func sigmoid() -> Tensor {
         map { x in x >= 0 ? 1 / (1 + expf(-x)) : { let e = expf(x); return e / (1 + e) }() }
     }
+}
+
+/// An elementwise operation on two tensors, as a type so that loops over it are specialized.
+protocol ElementwisePair {
+    static var name: String { get }
+    static func apply(_ a: Float, _ b: Float) -> Float
+}
+enum Add: ElementwisePair {
+    static let name = "add"
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b }
+}
+enum Subtract: ElementwisePair {
+    static let name = "subtract"
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a - b }
+}
+enum Multiply: ElementwisePair {
+    static let name = "multiply"
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b }
+}
+/// dL/dx of ReLU from dL/dy (a) and the ReLU's output (b).
+enum ReLUBackward: ElementwisePair {
+    static let name = "reluBackward"
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { b > 0 ? a : 0 }
 }
 
 #if canImport(Glibc)

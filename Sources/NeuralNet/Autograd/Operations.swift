@@ -63,11 +63,9 @@ public enum Ops {
     public static func dropout(_ x: Variable, p: Float, rng: RandomSource) -> Variable {
         precondition(p >= 0 && p < 1, "dropout: p must be in [0, 1), got \(p)")
         if p == 0 { return x }
-        let mask = Tensor(uninitializedShape: x.value.shape)
-        let m = mask.writePointer
-        let keep = 1 / (1 - p)
-        for i in 0..<mask.count { m[i] = rng.generator.nextFloat() < p ? 0 : keep }
-        return Variable(x.value * mask, parents: [x]) { gy in [gy * mask] }
+        // One draw from the model's stream per mask keeps training reproducible for a seed.
+        let (y, mask) = Tensor.dropout(x.value, p: p, key: rng.generator.next())
+        return Variable(y, parents: [x]) { gy in [gy * mask] }
     }
 }
 
