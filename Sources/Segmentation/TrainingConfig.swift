@@ -85,7 +85,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         switch name {
         case "demo":
             c.size = 128; c.filters = 16; c.batchSize = 8
-            c.stage1Epochs = 3; c.stage2Epochs = 2; c.liverEpochs = 5
+            c.stage1Epochs = 3; c.stage2Epochs = 2; c.liverEpochs = 10
             c.optimizer = "adam"; c.learningRate1 = 2e-3; c.learningRate2 = 3e-4
             c.maxSlicesPerEpoch = 256
         case "full":
