@@ -12,7 +12,9 @@ import Glibc
 /// and arrays of every other size splits its free blocks between them, and whole-volume
 /// segmentation grew from 565 to 821 MB over 100 batches of identical work. Reusing only
 /// exact sizes keeps pages warm without that fragmentation: what the pool holds is, per size,
-/// the most buffers of that size ever alive at once. `trim()` gives the idle ones back.
+/// the most buffers of that size ever alive at once, and idle buffers never add up to more than
+/// the most bytes ever alive at once (work whose sizes keep changing, such as batches of varying
+/// size, would otherwise keep a set per size). `trim()` gives the idle ones back.
 public final class BufferPool: Sendable {
     /// The pool of every tensor's storage.
     public static let shared = BufferPool()
@@ -28,6 +30,7 @@ public final class BufferPool: Sendable {
         var idle: [Int: [UnsafeMutableRawPointer]] = [:]
         var idleBytes = 0
         var liveBytes = 0
+        var peakLiveBytes = 0
     }
 
     /// Bytes rounded to whole pages (the key under which a buffer is kept).
@@ -48,17 +51,23 @@ public final class BufferPool: Sendable {
         guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
             fatalError("BufferPool: out of memory mapping \(size) bytes")
         }
-        state.withLock { $0.liveBytes += size }
+        state.withLock { s in
+            s.liveBytes += size
+            s.peakLiveBytes = max(s.peakLiveBytes, s.liveBytes)
+        }
         return p
     }
 
     func release(_ p: UnsafeMutableRawPointer, bytes: Int) {
         let size = Self.roundedSize(bytes)
-        state.withLock { s in
+        let kept = state.withLock { s -> Bool in
+            s.liveBytes -= size
+            guard s.idleBytes + size <= s.peakLiveBytes else { return false }
             s.idle[size, default: []].append(p)
             s.idleBytes += size
-            s.liveBytes -= size
+            return true
         }
+        if !kept { munmap(p, size) }
     }
 
     /// Unmaps every idle buffer: before work of other sizes (post-processing after the
