@@ -81,15 +81,8 @@ public enum NIfTI {
         let h = try header(of: stream)
         guard [.int8, .uint8, .int16].contains(h.type) else { return ScanVolume(try read(stream: stream, header: h)) }
         let count = h.shape[0] * h.shape[1] * h.shape[2]
-        let size = h.type.byteSize
-        let perChunk = 1 << 19
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: perChunk * size, alignment: 64)
-        defer { raw.deallocate() }
         let voxels = try [Int16](unsafeUninitializedCapacity: count) { buf, initialized in
-            var start = 0
-            while start < count {
-                let n = min(perChunk, count - start)
-                try stream.readExactly(raw, n * size, what: "voxel data (voxel \(start) of \(count))")
+            try readChunks(stream, h, count: count) { start, raw, n in
                 let dst = buf.baseAddress! + start
                 switch h.type {
                 case .int16:
@@ -102,11 +95,9 @@ public enum NIfTI {
                     let p = raw.assumingMemoryBound(to: UInt8.self)
                     for i in 0..<n { dst[i] = Int16(p[i]) }
                 }
-                start += n
             }
             initialized = count
         }
-        try stream.verifyGzipTrailer()
         return ScanVolume(geometry: h.geometry, storage: .int16(voxels, scaling: h.scaling), onDiskType: h.type,
                           transformCodes: h.transformCodes)
     }
@@ -195,19 +186,30 @@ public enum NIfTI {
     static func decode(_ stream: ByteStream, _ h: Header, count: Int,
                        sink: (Int, UnsafeBufferPointer<Float>) throws -> Void,
                        direct: (Int) -> UnsafeMutablePointer<Float>?) throws {
-        let size = h.type.byteSize
-        let perChunk = max(1, (1 << 20) / size)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: chunkVoxels(h))
+        defer { scratch.deallocate() }
+        try readChunks(stream, h, count: count) { start, raw, n in
+            let dst = direct(start) ?? scratch
+            convert(raw, n, h.type, swap: h.bigEndian, scaling: h.scaling, into: dst)
+            try sink(start, UnsafeBufferPointer(start: UnsafePointer(dst), count: n))
+        }
+    }
+
+    /// Voxels per chunk of `readChunks` (1 MiB of stored data).
+    static func chunkVoxels(_ h: Header) -> Int { max(1, (1 << 20) / h.type.byteSize) }
+
+    /// Reads the voxel data in chunks of stored bytes, handing each on as (first voxel, bytes,
+    /// voxel count), then checks the gzip trailer.
+    static func readChunks(_ stream: ByteStream, _ h: Header, count: Int,
+                           _ body: (Int, UnsafeMutableRawPointer, Int) throws -> Void) throws {
+        let size = h.type.byteSize, perChunk = chunkVoxels(h)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: perChunk * size, alignment: 64)
         defer { raw.deallocate() }
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: perChunk)
-        defer { scratch.deallocate() }
         var start = 0
         while start < count {
             let n = min(perChunk, count - start)
             try stream.readExactly(raw, n * size, what: "voxel data (voxel \(start) of \(count))")
-            let dst = direct(start) ?? scratch
-            convert(raw, n, h.type, swap: h.bigEndian, scaling: h.scaling, into: dst)
-            try sink(start, UnsafeBufferPointer(start: UnsafePointer(dst), count: n))
+            try body(start, raw, n)
             start += n
         }
         try stream.verifyGzipTrailer()
@@ -220,7 +222,7 @@ public enum NIfTI {
             let p = raw.assumingMemoryBound(to: T.self)
             if swap { for i in 0..<n { p[i] = p[i].byteSwapped } }
             if let s = scaling {
-                for i in 0..<n { dst[i] = Float(Double(p[i]) * s.slope + s.intercept) }
+                for i in 0..<n { dst[i] = s(Double(p[i])) }
             } else {
                 for i in 0..<n { dst[i] = Float(p[i]) }
             }
@@ -237,7 +239,7 @@ public enum NIfTI {
             if swap { for i in 0..<n { p[i] = p[i].byteSwapped } }
             let f = raw.assumingMemoryBound(to: Float.self)
             if let s = scaling {
-                for i in 0..<n { dst[i] = Float(Double(f[i]) * s.slope + s.intercept) }
+                for i in 0..<n { dst[i] = s(Double(f[i])) }
             } else {
                 dst.update(from: f, count: n)
             }
@@ -246,7 +248,7 @@ public enum NIfTI {
             if swap { for i in 0..<n { p[i] = p[i].byteSwapped } }
             let f = raw.assumingMemoryBound(to: Double.self)
             if let s = scaling {
-                for i in 0..<n { dst[i] = Float(f[i] * s.slope + s.intercept) }
+                for i in 0..<n { dst[i] = s(f[i]) }
             } else {
                 for i in 0..<n { dst[i] = Float(f[i]) }
             }

@@ -64,8 +64,7 @@ public struct ScanVolume: Sendable {
         case .float(let v):
             v.withUnsafeBufferPointer { reorientation.gatherSlice(k, of: $0, into: out) { $0 } }
         case .int16(let v, let scaling?):
-            let (slope, intercept) = (scaling.slope, scaling.intercept)
-            v.withUnsafeBufferPointer { reorientation.gatherSlice(k, of: $0, into: out) { Float(Double($0) * slope + intercept) } }
+            v.withUnsafeBufferPointer { reorientation.gatherSlice(k, of: $0, into: out) { scaling(Double($0)) } }
         case .int16(let v, nil):
             v.withUnsafeBufferPointer { reorientation.gatherSlice(k, of: $0, into: out) { Float($0) } }
         }
@@ -78,7 +77,7 @@ public struct ScanVolume: Sendable {
         switch storage {
         case .float(let v): voxels = v
         case .int16(let v, let s?):
-            voxels = v.map { Float(Double($0) * s.slope + s.intercept) }
+            voxels = v.map { s(Double($0)) }
             scaling = s
         case .int16(let v, nil): voxels = v.map { Float($0) }
         }

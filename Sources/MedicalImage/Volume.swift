@@ -17,6 +17,9 @@ public struct Scaling: Sendable, Equatable, Codable {
     public var slope: Double
     public var intercept: Double
     public init(slope: Double, intercept: Double) { self.slope = slope; self.intercept = intercept }
+
+    /// The intensity a stored value stands for (in Double, as nibabel scales, then to Float).
+    @inline(__always) public func callAsFunction(_ raw: Double) -> Float { Float(raw * slope + intercept) }
 }
 
 /// NIfTI `qform_code` / `sform_code` of the file a volume came from (0 unknown, 1 scanner,
