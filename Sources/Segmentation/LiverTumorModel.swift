@@ -18,6 +18,8 @@ public final class LiverTumorModel {
     public var tumorThreshold: Float = 0.5
     /// Applied to B's windowed input (nil: the seed's [0, 1] input).
     public var tumorStandardization: Standardization?
+    /// B's input is centred on the liver of its own slice (`TrainingConfig.centerTumorInput`).
+    public var centerTumorInput = false
     /// B sees the zoomed liver crop (`LiverCrop`) rather than the whole slice.
     public let tumorCrop: Bool
     /// B's crop is cut from the scan at its own resolution (`tumorInputsFromScan`) rather
@@ -49,6 +51,7 @@ public final class LiverTumorModel {
     public convenience init(_ c: TrainingConfig) {
         self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
                   tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, seed: c.seed)
+        centerTumorInput = c.centerTumorInput ?? false
     }
 
     /// All tensors by name ("A.down0.conv1.weight", …) for checkpoints.
@@ -64,9 +67,11 @@ public final class LiverTumorModel {
     /// standardized inside the mask when the model has `tumorStandardization`. Outside the
     /// mask a standardized input is 0, the liver's mean, rather than the image of w = 0 (about
     /// −7): that step would be the strongest edge B sees, and B learned lesions far more slowly
-    /// with it (docs/experiments.md).
+    /// with it (docs/experiments.md). With `centerTumorInput`, `TumorInputCentering` instead.
     func tumorInput(_ hu: Tensor, mask: Tensor) -> Tensor {
-        let w = tumorWindow, z = tumorStandardization ?? Standardization(mean: 0, std: 1)
+        let w = tumorWindow
+        if centerTumorInput { return TumorInputCentering.apply(hu, mask: mask, window: w) }
+        let z = tumorStandardization ?? Standardization(mean: 0, std: 1)
         return hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? z(w(h)) : 0 }
     }
 

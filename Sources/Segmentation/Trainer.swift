@@ -11,25 +11,34 @@ public struct EpochRecord: Sendable, Equatable {
     public var phase: String
     public var trainLoss: Double
     public var liverDice: Double?, liverIoU: Double?, tumorDice: Double?, tumorIoU: Double?
+    /// Tumor Dice at the best threshold on the validation ROC (what `finish` would choose).
+    public var tumorBestDice: Double?
     public var seconds: Double
 
-    static let header = "epoch,phase,train_loss,val_liver_dice,val_liver_iou,val_tumor_dice,val_tumor_iou,seconds"
+    static let header = "epoch,phase,train_loss,val_liver_dice,val_liver_iou,val_tumor_dice,val_tumor_iou,seconds,val_tumor_dice_best"
     var csv: String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.6f", $0) } ?? "" }
-        return "\(epoch),\(phase),\(f(trainLoss)),\(f(liverDice)),\(f(liverIoU)),\(f(tumorDice)),\(f(tumorIoU)),\(String(format: "%.2f", seconds))"
+        return "\(epoch),\(phase),\(f(trainLoss)),\(f(liverDice)),\(f(liverIoU)),\(f(tumorDice)),\(f(tumorIoU)),\(String(format: "%.2f", seconds)),\(f(tumorBestDice))"
     }
-    init(epoch: Int, phase: String, trainLoss: Double, liverDice: Double?, liverIoU: Double?, tumorDice: Double?, tumorIoU: Double?, seconds: Double) {
+    init(epoch: Int, phase: String, trainLoss: Double, liverDice: Double?, liverIoU: Double?, tumorDice: Double?, tumorIoU: Double?,
+         tumorBestDice: Double? = nil, seconds: Double) {
         self.epoch = epoch; self.phase = phase; self.trainLoss = trainLoss; self.liverDice = liverDice
-        self.liverIoU = liverIoU; self.tumorDice = tumorDice; self.tumorIoU = tumorIoU; self.seconds = seconds
+        self.liverIoU = liverIoU; self.tumorDice = tumorDice; self.tumorIoU = tumorIoU; self.tumorBestDice = tumorBestDice
+        self.seconds = seconds
     }
+    /// Reads rows with or without the last column (runs saved before it existed have 8).
     init?(csv line: Substring) {
         let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard f.count == 8, let e = Int(f[0]), let l = Double(f[2]), let s = Double(f[7]) else { return nil }
+        guard f.count == 8 || f.count == 9, let e = Int(f[0]), let l = Double(f[2]), let s = Double(f[7]) else { return nil }
         self.init(epoch: e, phase: f[1], trainLoss: l, liverDice: Double(f[3]), liverIoU: Double(f[4]),
-                  tumorDice: Double(f[5]), tumorIoU: Double(f[6]), seconds: s)
+                  tumorDice: Double(f[5]), tumorIoU: Double(f[6]), tumorBestDice: f.count == 9 ? Double(f[8]) : nil, seconds: s)
     }
-    /// Model-selection score: mean of liver and tumor Dice (a missing value counts 0).
-    var score: Double { ((liverDice ?? 0) + (tumorDice ?? 0)) / 2 }
+    /// Model-selection score: mean of liver Dice and the tumor's best-threshold Dice (a
+    /// missing value counts 0). The tumor at the fixed threshold 0.5 would not do: a short
+    /// run's B stays below 0.5 everywhere for many epochs (Dice 0 in every one), so the first
+    /// epoch of the phase won every tie, though the threshold chosen afterwards by ROC sees
+    /// the later epochs rank lesions better.
+    var score: Double { ((liverDice ?? 0) + (tumorBestDice ?? tumorDice ?? 0)) / 2 }
 }
 
 /// Training stopped on purpose (tests simulate a crash this way) or by a diverging loss.
@@ -216,6 +225,7 @@ public final class Trainer {
             .init(name: "train loss", values: history.map { $0.trainLoss }),
             .init(name: "val liver Dice", values: history.map { $0.liverDice }),
             .init(name: "val tumor Dice", values: history.map { $0.tumorDice }),
+            .init(name: "val tumor Dice at its best threshold", values: history.map { $0.tumorBestDice }),
         ])
         try h.figure(title: "Training: \(manifest.training.kind.rawValue)").write(to: run.curve)
         // The report command reads training curves from this file beside the evaluation.
@@ -237,9 +247,9 @@ public final class Trainer {
             if p.nets == .tumor { try prepareTumorData() }
             let t0 = ProcessStats.now()
             let loss = try runEpoch(e, phase: p)
-            let (ld, li, td, ti) = validate()
+            let (ld, li, td, ti, tb) = validate()
             let record = EpochRecord(epoch: e, phase: p.name, trainLoss: loss, liverDice: ld, liverIoU: li, tumorDice: td, tumorIoU: ti,
-                                     seconds: ProcessStats.now() - t0)
+                                     tumorBestDice: tb, seconds: ProcessStats.now() - t0)
             history.append(record)
             manifest.epochsDone = e + 1
             manifest.trainingSeconds = ProcessStats.now() - startTime
@@ -265,7 +275,7 @@ public final class Trainer {
             try writeHistory()
             try run.write(manifest)
             func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
-            say("epoch \(e + 1)/\(manifest.totalEpochs) [\(p.name)] loss \(String(format: "%.4g", loss))  val liver Dice \(f(ld)) IoU \(f(li))  tumor Dice \(f(td)) IoU \(f(ti))  \(String(format: "%.1f", record.seconds)) s")
+            say("epoch \(e + 1)/\(manifest.totalEpochs) [\(p.name)] loss \(String(format: "%.4g", loss))  val liver Dice \(f(ld)) IoU \(f(li))  tumor Dice \(f(td)) IoU \(f(ti)) best \(f(tb))  \(String(format: "%.1f", record.seconds)) s")
             epochsThisCall += 1
         }
         if !manifest.finished {
@@ -459,10 +469,12 @@ public final class Trainer {
     }
 
     /// Dice and IoU of liver and tumor over all validation slices (at the model size,
-    /// the model's current thresholds; the tumor on B's crops when it sees the scan's).
-    func validate() -> (Double?, Double?, Double?, Double?) {
-        guard valSet.count > 0 else { return (nil, nil, nil, nil) }
+    /// the model's current thresholds; the tumor on B's crops when it sees the scan's), and
+    /// the tumor's Dice at its best threshold inside the liver.
+    func validate() -> (Double?, Double?, Double?, Double?, Double?) {
+        guard valSet.count > 0 else { return (nil, nil, nil, nil, nil) }
         var lc = (0, 0, 0), tc = (0, 0, 0)   // (tp, fp, fn)
+        var gated = ROCAccumulator(window: .all)
         let lt = model.liverThreshold, tt = model.tumorThreshold
         func count(_ c: inout (Int, Int, Int), _ predicted: Bool, _ truth: Bool) {
             if predicted && truth { c.0 += 1 } else if predicted { c.1 += 1 } else if truth { c.2 += 1 }
@@ -472,13 +484,19 @@ public final class Trainer {
             for (j, t) in truth.enumerated() { count(&lc, lp[j] >= lt, t >= 1) }
         }, tumor: { gate, pt, truth in
             let gp = gate.readPointer, tp = pt.readPointer
-            for (j, t) in truth.enumerated() { count(&tc, gp[j] >= lt && tp[j] >= tt, t == 2) }
+            var probs: [Float] = [], isTumor: [Bool] = []
+            for (j, t) in truth.enumerated() {
+                count(&tc, gp[j] >= lt && tp[j] >= tt, t == 2)
+                if gp[j] >= lt { probs.append(tp[j]); isTumor.append(t == 2) }
+            }
+            try? gated.add(probabilities: probs, truth: isTumor)
         })
         func dice(_ c: (Int, Int, Int)) -> Double? { 2 * c.0 + c.1 + c.2 == 0 ? nil : Double(2 * c.0) / Double(2 * c.0 + c.1 + c.2) }
         func iou(_ c: (Int, Int, Int)) -> Double? { c.0 + c.1 + c.2 == 0 ? nil : Double(c.0) / Double(c.0 + c.1 + c.2) }
         // Before B has data (the cascade's liver phase with scan crops) there is no tumor score.
         let tumorScored = !model.tumorCropFromScan || tumorValSet != nil
-        return (dice(lc), iou(lc), tumorScored ? dice(tc) : nil, tumorScored ? iou(tc) : nil)
+        let best = tumorScored ? gated.analyze(maxCurvePoints: 4096).maxDice?.dice : nil
+        return (dice(lc), iou(lc), tumorScored ? dice(tc) : nil, tumorScored ? iou(tc) : nil, best)
     }
 
     /// Best weights back in, then thresholds by ROC analysis on the validation slices, as the
@@ -497,21 +515,11 @@ public final class Trainer {
             }, tumor: { gate, pt, truth in
                 tumorGate += gate.scalars; tumorProbs += pt.scalars; tumorTruth += truth.map { $0 == 2 }
             })
-            // The operating point is chosen on the ROC curve by the best Dice (F1) of its
-            // vertices: TP = TPR·P, FP = FPR·N. Youden's J (reported too) weighs a false
-            // positive rate like a true positive rate, which with 1 tumor voxel per 100
-            // picks thresholds near 0 and over-segments (seen: liver 0.05, tumor 0.09).
+            // The operating point is the ROC vertex of best Dice (`ROCAnalysis.maxDice`; Youden's
+            // J picked thresholds near 0 and over-segmented: liver 0.05, tumor 0.09).
             // Degenerate curves (no vertex with Dice > 0.05) keep 0.5; choices stay in [0.05, 0.95].
             func choose(_ a: ROCAnalysis) -> Float? {
-                let (pos, neg) = (Double(a.positives), Double(a.negatives))
-                var best: (Double, Double)? = nil
-                for v in a.curve {
-                    guard let t = v.threshold, t.isFinite else { continue }
-                    let tp = v.tpr * pos, fp = v.fpr * neg
-                    let dice = 2 * tp / max(2 * tp + fp + (pos - tp), 1e-12)
-                    if best == nil || dice > best!.0 { best = (dice, t) }
-                }
-                guard let (dice, t) = best, dice > 0.05 else { return nil }
+                guard let (dice, t) = a.maxDice, dice > 0.05 else { return nil }
                 return min(max(Float(t), 0.05), 0.95)
             }
             let liverROC = try ROC.analyze(probabilities: liverProbs, truth: liverTruth, maxCurvePoints: 4096)

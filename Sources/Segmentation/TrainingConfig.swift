@@ -56,6 +56,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// liver (`Standardization`; stored with the model). nil or false: the seed's [0, 1] input.
     /// Off by default: on the demo data it made B worse (docs/experiments.md).
     public var standardizeTumorInput: Bool?
+    /// B's input is centred on its slice's liver: w(X) minus the median of w inside M, times 5,
+    /// and 0 outside M (`TumorInputCentering`). nil (runs saved before the option existed):
+    /// the seed's w(M·X). On by default: B learned lesions within the demo's budget only with
+    /// it (docs/experiments.md, session 5).
+    public var centerTumorInput: Bool? = true
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -84,8 +89,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         var c = TrainingConfig()
         switch name {
         case "demo":
+            // B stage 2 with α 0.30, not balanced: the literal balanced weights give slices
+            // without tumor no background weight, and within two epochs they undid what a
+            // centred B had learned (held-out tumor Dice 0.36 → 0.25; docs/experiments.md).
             c.size = 128; c.filters = 16; c.batchSize = 8
-            c.stage1Epochs = 3; c.stage2Epochs = 2; c.liverEpochs = 10
+            c.stage1Epochs = 6; c.stage2Epochs = 2; c.liverEpochs = 8
+            c.tumorWeighting = .alpha(0.3)
             c.optimizer = "adam"; c.learningRate1 = 2e-3; c.learningRate2 = 3e-4
             c.maxSlicesPerEpoch = 256
         case "full":
@@ -119,6 +128,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let t = tumorSliceShare, !(0...1).contains(t) { throw SegmentationError("tumor slice share must be in [0, 1], got \(t)") }
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
+        if centerTumorInput == true && standardizeTumorInput == true {
+            throw SegmentationError("the tumor input is either centred per slice or standardized by the training livers, not both")
+        }
         if case .alpha(let a) = tumorWeighting, !(a > 0 && a < 1) { throw SegmentationError("α must be in (0, 1), got \(a)") }
     }
 }

@@ -49,7 +49,9 @@ struct ExperimentCommand: ParsableCommand {
                 for cs in jointC.split(separator: ",").map(String.init) {
                     guard let cv = Float(cs) else { throw ValidationError("--joint-c: \(cs) is not a number") }
                     var c = base; c.kind = .joint; c.jointC = cv
-                    out.append(Configuration(name: "joint-c\(cs)", label: "Joint c=\(cs) (balanced)", config: c))
+                    let w: String
+                    if case .alpha(let a) = c.tumorWeighting { w = String(format: "α=%.2f", a) } else { w = "balanced" }
+                    out.append(Configuration(name: "joint-c\(cs)", label: "Joint c=\(cs) (\(w))", config: c))
                 }
             default: throw ValidationError("--models: unknown model \(m) (one-step, cascade, joint)")
             }

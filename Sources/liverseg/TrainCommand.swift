@@ -46,6 +46,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Share of the tumor network's training slices drawn from slices with tumor (0…1; default: as they come).") var tumorSliceShare: Double?
     @Option(help: "Train the tumor network on patches of this side (half centred on a lesion) instead of its whole view.") var tumorPatch: Int?
     @Flag(help: "Standardize the tumor network's input by the training livers' mean and spread (stored with the model).") var standardizeTumorInput = false
+    @Flag(inversion: .prefixedNo, help: "Centre the tumor network's input on each slice's liver (default: on; --no-center-tumor-input gives the seed's w(M·X)).")
+    var centerTumorInput: Bool?
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -90,7 +92,8 @@ struct TrainCommand: ParsableCommand {
             if tumorInitFromLiver { c.tumorInitFromLiver = true }
             if let tumorSliceShare { c.tumorSliceShare = tumorSliceShare }
             if let tumorPatch { c.tumorPatch = tumorPatch }
-            if standardizeTumorInput { c.standardizeTumorInput = true }
+            if let v = centerTumorInput { c.centerTumorInput = v }
+            if standardizeTumorInput { c.standardizeTumorInput = true; c.centerTumorInput = centerTumorInput ?? false }
             if let seed { c.seed = seed }
             trainer = try Trainer.start(data: URL(fileURLWithPath: data), config: c, runDir: URL(fileURLWithPath: out))
         }

@@ -118,6 +118,16 @@ struct ROCFixture: Decodable {
         }
     }
 
+    /// By hand: predicted positive where p ≥ t; Dice = 2TP / (2TP + FP + FN).
+    /// t = 0.9: TP 1, FP 0 → 2/3; 0.8: 1, 1 → 1/2; 0.7: 2, 1 → 4/5; 0.6: 2, 2 → 2/3; 0.2: 2, 3 → 4/7.
+    @Test func maxDicePicksTheBestVertexByHand() throws {
+        let a = try ROC.analyze(probabilities: [0.9, 0.8, 0.7, 0.6, 0.2], truth: [true, false, true, false, false])
+        let best = try #require(a.maxDice)
+        #expect(abs(best.dice - 0.8) < 1e-12)
+        #expect(abs(best.threshold - 0.7) < 1e-6)
+        #expect(try ROC.analyze(probabilities: [0.3, 0.4], truth: [false, false]).maxDice == nil)
+    }
+
     @Test func accumulatorPoolsCasesLikeOneConcatenatedCase() throws {
         let c = try #require(try load().first { $0.name == "tied" })
         let p = c.probabilities.map { Float($0) }, t = c.truth.map { $0 != 0 }

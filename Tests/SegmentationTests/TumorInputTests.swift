@@ -57,10 +57,42 @@ import Testing
     @Test func bSeesTheStandardizedWindowedMaskedSlice() {
         var c = TrainingConfig()
         c.size = 16; c.filters = 2; c.depth = 2
+        c.centerTumorInput = false                                 // the seed's w(M·X)
         let model = LiverTumorModel(c)
         let hu = Tensor(shape: [1, 1, 1, 3], values: [100, 250, -400]), mask = Tensor(shape: [1, 1, 1, 3], values: [1, 1, 0])
         #expect(model.tumorInput(hu, mask: mask).scalars == [0.5, 1, 0])        // w = (h + 50) / 300, 0 outside M
         model.tumorStandardization = Standardization(mean: 0.5, std: 0.25)
         #expect(model.tumorInput(hu, mask: mask).scalars == [0, 2, 0])       // outside M: the liver's mean
+    }
+
+    /// By hand, window −50…250 (w = (h + 50) / 300), gain 5. Slice 0: w inside M = 0.5, 0.6,
+    /// 0.4 → median 0.5 → 0, 0.5, −0.5, and 0 outside. Slice 1: w = 1/6, 1/2, 5/6, 1 → upper
+    /// median 5/6 → −10/3, −5/3, 0, 5/6. Slice 2: no mask → all 0.
+    @Test func centredInputIsTheGainTimesTheDistanceFromTheSlicesLiverMedian() throws {
+        var c = TrainingConfig()
+        c.size = 16; c.filters = 2; c.depth = 2
+        #expect(c.centerTumorInput == true)                       // the default for new runs
+        let model = LiverTumorModel(c)
+        #expect(model.centerTumorInput)
+        let hu = Tensor(shape: [3, 1, 2, 2], values: [100, 130, 70, 400, 0, 100, 200, 250, 100, 100, 100, 100])
+        let mask = Tensor(shape: [3, 1, 2, 2], values: [1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0])
+        let expected: [Float] = [0, 0.5, -0.5, 0, -10.0 / 3, -5.0 / 3, 0, 5.0 / 6, 0, 0, 0, 0]
+        let got = model.tumorInput(hu, mask: mask).scalars
+        for (g, e) in zip(got, expected) { #expect(abs(g - e) < 1e-5, "\(got) vs \(expected)") }
+        // A run saved before the option (no key in model.json) keeps the seed's input.
+        let old = try JSONDecoder().decode(TrainingConfig.self, from: JSONEncoder().encode(TrainingConfig()).replacingKey("centerTumorInput"))
+        #expect(old.centerTumorInput == nil && !LiverTumorModel(old).centerTumorInput)
+        var both = c
+        both.standardizeTumorInput = true
+        #expect(throws: SegmentationError.self) { try both.validate() }
+    }
+}
+
+private extension Data {
+    /// This JSON object without `key` (a model.json written before the key existed).
+    func replacingKey(_ key: String) throws -> Data {
+        var o = try #require(try JSONSerialization.jsonObject(with: self) as? [String: Any])
+        #expect(o.removeValue(forKey: key) != nil)
+        return try JSONSerialization.data(withJSONObject: o)
     }
 }
