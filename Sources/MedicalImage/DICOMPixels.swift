@@ -1,8 +1,18 @@
 import Foundation
 
-/// Turns one slice's pixel data (native or RLE) into Hounsfield units.
+/// Turns one slice's pixel data (native or RLE) into Hounsfield units, or keeps its stored
+/// values as 16-bit integers for `DICOMSeries.readScan`.
 enum DICOMPixels {
-    static func decode(_ f: DICOMFile, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) throws -> (VoxelType, Scaling) {
+    enum Destination {
+        /// Intensities: slope · stored + intercept, as `Scaling` computes them.
+        case float(UnsafeMutablePointer<Float>)
+        /// Stored values, unscaled.
+        case int16(UnsafeMutablePointer<Int16>)
+    }
+
+    /// Decodes one slice into `dest`; `fits` is false when a stored value does not fit an
+    /// Int16 (only possible for `.int16`, whose contents are then incomplete).
+    static func decode(_ f: DICOMFile, rows: Int, cols: Int, into dest: Destination) throws -> (type: VoxelType, scaling: Scaling, fits: Bool) {
         let path = f.path
         let samples = try f.uint16(Tag.samplesPerPixel) ?? 1
         guard samples == 1 else {
@@ -50,13 +60,23 @@ enum DICOMPixels {
         }
         // Signed values stored in fewer bits than allocated are sign-extended from BitsStored.
         let shift = bits - stored
+        let scaling = Scaling(slope: slope, intercept: inter)
+        var fits = true
         native.withUnsafeMutableBytes { raw in
             @inline(__always) func run<T: FixedWidthInteger>(_: T.Type) {
                 let p = raw.baseAddress!.assumingMemoryBound(to: T.self)
-                for i in 0..<n {
-                    var v = bigEndian ? T(bigEndian: p[i]) : T(littleEndian: p[i])
-                    if shift > 0 && T.isSigned { v = (v << shift) >> shift }
-                    out[i] = Float(Double(v) * slope + inter)
+                @inline(__always) func value(_ i: Int) -> T {
+                    let v = bigEndian ? T(bigEndian: p[i]) : T(littleEndian: p[i])
+                    return shift > 0 && T.isSigned ? (v << shift) >> shift : v
+                }
+                switch dest {
+                case .float(let out):
+                    for i in 0..<n { out[i] = scaling(Double(value(i))) }
+                case .int16(let out):
+                    for i in 0..<n {
+                        guard let v = Int16(exactly: value(i)) else { fits = false; return }
+                        out[i] = v
+                    }
                 }
             }
             switch type {
@@ -68,7 +88,7 @@ enum DICOMPixels {
             default: run(Int32.self)
             }
         }
-        return (type, Scaling(slope: slope, intercept: inter))
+        return (type, scaling, fits)
     }
 }
 

@@ -45,6 +45,29 @@ public enum DICOMSeries {
 
     /// Reads the chosen series (or the only one) with a report of how it was put together.
     public static func readWithReport(_ url: URL, seriesUID: String? = nil) throws -> (volume: Volume<Float>, report: DICOMSeriesReport) {
+        let (headers, uid) = try series(url, seriesUID: seriesUID)
+        let (scan, report) = try assemble(headers, uid: uid, root: url.path)
+        return (floatVolume(scan, report), report)
+    }
+
+    /// The chosen series as compactly as it allows (`ScanVolume`): 16-bit stored values and
+    /// one rescale when every slice's values fit an Int16 and all slices share their
+    /// RescaleSlope/Intercept (CT nearly always), else intensities as Float. Its planes equal
+    /// those of `read` bit for bit.
+    public static func readScan(_ url: URL, seriesUID: String? = nil) throws -> ScanVolume {
+        let (headers, uid) = try series(url, seriesUID: seriesUID)
+        return try assemble(headers, uid: uid, root: url.path, compact: true).0
+    }
+
+    /// The Float volume of a Float-stored scan, with the series' rescale recorded.
+    static func floatVolume(_ scan: ScanVolume, _ report: DICOMSeriesReport) -> Volume<Float> {
+        guard case .float(let v) = scan.storage else { return scan.decoded() }
+        return Volume(geometry: scan.geometry, voxels: v, onDiskType: scan.onDiskType, scaling: report.rescale,
+                      transformCodes: scan.transformCodes)
+    }
+
+    /// The headers of the chosen series (or the only one) in `url`, and its UID.
+    static func series(_ url: URL, seriesUID: String?) throws -> ([DICOMFile], String) {
         let headers = try loadHeaders(url)
         let groups = Dictionary(grouping: headers) { $0.string(Tag.seriesInstanceUID) ?? "" }
         let uid: String
@@ -60,14 +83,15 @@ public enum DICOMSeries {
             throw MedicalImageError(.seriesSelection, url.path,
                 "\(groups.count) series in this folder; choose one with --series UID:\n" + listing(summaries(headers)))
         }
-        return try assemble(groups[uid]!, uid: uid, root: url.path)
+        return (groups[uid]!, uid)
     }
 
     /// One Part-10 file held in memory (fuzzing, network receivers); `name` appears in errors.
     public static func read(bytes: [UInt8], name: String = "<memory>") throws -> Volume<Float> {
         let f = try DICOMFile(bytes: bytes, path: name)
         guard f.pixels != nil else { throw MedicalImageError(.badHeader, name, "no pixel data element (7FE0,0010)") }
-        return try assemble([f], uid: f.string(Tag.seriesInstanceUID) ?? "", root: name) { $0 }.0
+        let (scan, report) = try assemble([f], uid: f.string(Tag.seriesInstanceUID) ?? "", root: name) { $0 }
+        return floatVolume(scan, report)
     }
 
     static func listing(_ s: [DICOMSeriesSummary]) -> String {
@@ -140,9 +164,11 @@ public enum DICOMSeries {
     }
 
     /// `full` turns a header-only parse into one with pixels (re-reading the file from disk).
-    static func assemble(_ headers: [DICOMFile], uid: String, root: String,
+    /// The series' geometry from its headers, then its pixels: as Float, or with `compact`
+    /// as 16-bit stored values where they allow it (`readScan`).
+    static func assemble(_ headers: [DICOMFile], uid: String, root: String, compact: Bool = false,
                          full: (DICOMFile) throws -> DICOMFile = { try DICOMFile(path: $0.path) })
-        throws -> (Volume<Float>, DICOMSeriesReport) {
+        throws -> (ScanVolume, DICOMSeriesReport) {
         let first = headers[0]
         let p0 = first.path
         guard let rows = try first.uint16(Tag.rows), let cols = try first.uint16(Tag.columns), rows > 0, cols > 0 else {
@@ -261,16 +287,37 @@ public enum DICOMSeries {
         guard !overflow, total <= NIfTI.maxDecodedBytes else {
             throw MedicalImageError(.badHeader, root, "\(cols)×\(rows)×\(n) voxels would need more memory than this machine has")
         }
-        var voxels = [Float](repeating: 0, count: perSlice * n)
         var rescales = Set<[Double]>()
         var onDisk: VoxelType = .int16
-        try voxels.withUnsafeMutableBufferPointer { out in
-            for (k, s) in slices.enumerated() {
-                let (type, scaling) = try DICOMPixels.decode(full(s.file), rows: rows, cols: cols,
-                                                             into: out.baseAddress! + k * perSlice)
-                onDisk = type
-                rescales.insert([scaling.slope, scaling.intercept])
+        var storage: ScanVolume.Storage? = nil
+        if compact {
+            // Stored values while they fit and share one rescale; otherwise Float below.
+            var raw = [Int16](repeating: 0, count: perSlice * n)
+            let ok = try raw.withUnsafeMutableBufferPointer { out in
+                for (k, s) in slices.enumerated() {
+                    let d = try DICOMPixels.decode(full(s.file), rows: rows, cols: cols, into: .int16(out.baseAddress! + k * perSlice))
+                    onDisk = d.type
+                    rescales.insert([d.scaling.slope, d.scaling.intercept])
+                    guard d.fits, rescales.count == 1 else { return false }
+                }
+                return true
             }
+            if ok, let r = rescales.first {
+                let scaling = Scaling(slope: r[0], intercept: r[1])
+                storage = .int16(raw, scaling: scaling == Scaling(slope: 1, intercept: 0) ? nil : scaling)
+            }
+            rescales = []
+        }
+        if storage == nil {
+            var voxels = [Float](repeating: 0, count: perSlice * n)
+            try voxels.withUnsafeMutableBufferPointer { out in
+                for (k, s) in slices.enumerated() {
+                    let d = try DICOMPixels.decode(full(s.file), rows: rows, cols: cols, into: .float(out.baseAddress! + k * perSlice))
+                    onDisk = d.type
+                    rescales.insert([d.scaling.slope, d.scaling.intercept])
+                }
+            }
+            storage = .float(voxels)
         }
         let rescale: Scaling? = rescales.count == 1 ? rescales.first.map { Scaling(slope: $0[0], intercept: $0[1]) } : nil
         if rescales.count > 1 { warnings.append("RescaleSlope/Intercept differ between slices (each applied)") }
@@ -280,8 +327,8 @@ public enum DICOMSeries {
             transferSyntaxes: tsyn, transferSyntaxNames: tsyn.map(DICOMTransferSyntax.name),
             sliceGaps: gaps, unevenSpacing: uneven, rescale: rescale, warnings: warnings,
             files: slices.map(\.file.path))
-        let volume = Volume(geometry: Geometry(shape: [cols, rows, n], affine: ras), voxels: voxels,
-                            onDiskType: onDisk, scaling: rescale, transformCodes: TransformCodes(qform: 1, sform: 1))
-        return (volume, report)
+        let scan = ScanVolume(geometry: Geometry(shape: [cols, rows, n], affine: ras), storage: storage!,
+                              onDiskType: onDisk, transformCodes: TransformCodes(qform: 1, sform: 1))
+        return (scan, report)
     }
 }

@@ -43,7 +43,7 @@ public enum MedicalImageReader {
     public static func readScan(_ url: URL, seriesUID: String? = nil) throws -> ScanVolume {
         switch try format(of: url) {
         case .dicom:
-            return ScanVolume(try DICOMSeries.readWithReport(url, seriesUID: seriesUID).0)
+            return try DICOMSeries.readScan(url, seriesUID: seriesUID)
         case .nifti:
             return try explainingNotNIfTI { try NIfTI.readScan(url) }
         }

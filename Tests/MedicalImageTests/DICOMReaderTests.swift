@@ -73,3 +73,46 @@ func malformedDICOMIsRefused(_ name: String) throws {
         if name.contains("jpeg") { #expect(e.description.contains("JPEG Baseline")) }
     }
 }
+
+/// `readScan` keeps every fixture series as 16-bit stored values with its one rescale, and
+/// what it decodes equals `read` bit for bit (and pydicom's values).
+@Test(arguments: Fixtures.section("dicom").keys.sorted())
+func dicomScanStays16BitAndMatchesTheFloatRead(_ key: String) throws {
+    let e = Fixtures.section("dicom")[key]!
+    let url = Fixtures.url("dicom/\(String(key.split(separator: "#")[0]))")
+    let uid = key.contains("#") ? e["series_uid"] as? String : nil
+    let scan = try DICOMSeries.readScan(url, seriesUID: uid)
+    guard case .int16 = scan.storage else { Issue.record("\(key): not kept as 16-bit"); return }
+    let v = try DICOMSeries.read(url, seriesUID: uid)
+    #expect(scan.decoded().voxels == v.voxels, "\(key)")
+    #expect(scan.decoded().scaling == v.scaling && scan.geometry == v.geometry && scan.onDiskType == v.onDiskType)
+    #expect(maxRelDiff(scan.decoded().voxels, Fixtures.doubles(e["values"])) < 1e-6, "\(key): voxels")
+}
+
+/// Series that 16 bits cannot hold fall back to Float with the same values as `read`: one
+/// slice with another RescaleIntercept (-1000 instead of -1024), and one unsigned pixel of
+/// 65535. Both are patched into copies of the unsigned `implicit_le` series.
+@Test func dicomScanFallsBackToFloatWhen16BitsCannotHoldTheSeries() throws {
+    for patch in ["intercept", "pixel"] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dicom-scan-\(patch)-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.copyItem(at: Fixtures.url("dicom/implicit_le"), to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try #require(try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "dcm" }.sorted { $0.path < $1.path }.first)
+        var bytes = [UInt8](try Data(contentsOf: file))
+        if patch == "intercept" {
+            let old = Array("-1024".utf8), new = Array("-1000".utf8)
+            let at = try #require((0...(bytes.count - old.count)).first { Array(bytes[$0..<($0 + old.count)]) == old })
+            bytes.replaceSubrange(at..<(at + old.count), with: new)
+        } else {
+            bytes[bytes.count - 1] = 0xFF; bytes[bytes.count - 2] = 0xFF   // the last pixel (native, little endian)
+        }
+        try Data(bytes).write(to: file)
+        let scan = try DICOMSeries.readScan(dir)
+        guard case .float(let voxels) = scan.storage else { Issue.record("\(patch): kept as 16-bit"); continue }
+        let v = try DICOMSeries.read(dir)
+        #expect(voxels == v.voxels, "\(patch)")
+        if patch == "pixel" { #expect(voxels.contains(65535 - 1024)) } else { #expect(v.scaling == nil) }
+    }
+}
