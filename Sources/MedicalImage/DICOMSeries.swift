@@ -163,9 +163,9 @@ public enum DICOMSeries {
         var distance: Double
     }
 
-    /// `full` turns a header-only parse into one with pixels (re-reading the file from disk).
     /// The series' geometry from its headers, then its pixels: as Float, or with `compact`
-    /// as 16-bit stored values where they allow it (`readScan`).
+    /// as 16-bit stored values where they allow it (`readScan`). `full` turns a header-only
+    /// parse into one with pixels (re-reading the file from disk).
     static func assemble(_ headers: [DICOMFile], uid: String, root: String, compact: Bool = false,
                          full: (DICOMFile) throws -> DICOMFile = { try DICOMFile(path: $0.path) })
         throws -> (ScanVolume, DICOMSeriesReport) {
