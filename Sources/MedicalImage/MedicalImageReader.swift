@@ -39,7 +39,8 @@ public enum MedicalImageReader {
     }
 
     /// The scan as compactly as it is stored (`ScanVolume`): what segmentation reads, since it
-    /// needs one plane at a time. DICOM series are decoded to Float as by `read`.
+    /// needs one plane at a time (16-bit NIfTI and DICOM stay 16-bit; see `NIfTI.readScan` and
+    /// `DICOMSeries.readScan`).
     public static func readScan(_ url: URL, seriesUID: String? = nil) throws -> ScanVolume {
         switch try format(of: url) {
         case .dicom:

@@ -21,10 +21,11 @@ enum TumorInputCentering {
         let n = hu.shape[0], p = hu.count / max(n, 1)
         let out = Tensor(uninitializedShape: hu.shape)
         let hp = hu.readPointer, mp = mask.readPointer, op = out.writePointer
+        var inside: [Float] = []            // one buffer for every slice of the batch
+        inside.reserveCapacity(p)
         for i in 0..<n {
             let o = i * p
-            var inside: [Float] = []
-            inside.reserveCapacity(p)
+            inside.removeAll(keepingCapacity: true)
             for j in 0..<p where mp[o + j] > 0 { inside.append(w(hp[o + j])) }
             let median = Self.median(&inside)
             for j in 0..<p { op[o + j] = mp[o + j] > 0 ? gain * (w(hp[o + j]) - median) : 0 }

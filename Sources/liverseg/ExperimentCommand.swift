@@ -49,14 +49,19 @@ struct ExperimentCommand: ParsableCommand {
                 for cs in jointC.split(separator: ",").map(String.init) {
                     guard let cv = Float(cs) else { throw ValidationError("--joint-c: \(cs) is not a number") }
                     var c = base; c.kind = .joint; c.jointC = cv
-                    let w: String
-                    if case .alpha(let a) = c.tumorWeighting { w = String(format: "α=%.2f", a) } else { w = "balanced" }
+                    let w = Self.alphaText(c.tumorWeighting).map { "α=\($0)" } ?? "balanced"
                     out.append(Configuration(name: "joint-c\(cs)", label: "Joint c=\(cs) (\(w))", config: c))
                 }
             default: throw ValidationError("--models: unknown model \(m) (one-step, cascade, joint)")
             }
         }
         return out
+    }
+
+    /// α of a fixed stage-2 weighting as the table prints it ("0.30"); nil for balanced.
+    static func alphaText(_ w: BinaryWeighting) -> String? {
+        if case .alpha(let a) = w { return String(format: "%.2f", a) }
+        return nil
     }
 
     /// Train/test folders: --test as given, else a seeded by-case split of --data as links.
@@ -129,8 +134,7 @@ struct ExperimentCommand: ParsableCommand {
             let param: String
             switch c.config.kind {
             case .oneStep: param = "bal"
-            case .cascade:
-                if case .alpha(let a) = c.config.tumorWeighting { param = String(format: "%.2f", a) } else { param = "bal" }
+            case .cascade: param = Self.alphaText(c.config.tumorWeighting) ?? "bal"
             case .joint: param = String(format: "c=%.2f", c.config.jointC)
             }
             for s in e.structures {
