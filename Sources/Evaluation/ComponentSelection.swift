@@ -4,6 +4,12 @@ extension Components {
     /// Sets every labelled voxel outside the largest component to 0, in place (a separate
     /// whole-volume mask would cost another byte per voxel at the end of a segmentation, when
     /// memory peaks). Ties go to the lowest-numbered component.
+    /// Sets every voxel of the components whose size `drop` selects to `value`.
+    public func relabel(_ labels: inout [UInt8], shape: [Int], to value: UInt8, where drop: (Int) -> Bool) {
+        let dropped = sizes.map(drop)
+        forEachVoxel(shape: shape) { c, idx in if dropped[c - 1] { labels[idx] = value } }
+    }
+
     public func clearAllButLargest(_ labels: inout [UInt8], shape: [Int]) {
         guard let best = sizes.indices.max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { return }
         forEachVoxel(shape: shape) { c, idx in if c != best + 1 { labels[idx] = 0 } }

@@ -1,10 +1,10 @@
 /// Exact squared Euclidean distance transform with anisotropic spacing, in linear time
 /// (Felzenszwalb & Huttenlocher's lower envelope of parabolas, one axis at a time).
 /// Same definition as `scipy.ndimage.distance_transform_edt(~features, sampling=spacing)**2`.
-enum DistanceTransform {
+public enum DistanceTransform {
     /// For every voxel of an nx×ny×nz grid (i fastest), the squared distance in mm² to the
     /// nearest voxel where `feature` is true; +∞ everywhere when there is no feature.
-    static func squared(feature: [Bool], shape: (Int, Int, Int), spacing: (Double, Double, Double)) -> [Double] {
+    public static func squared(feature: [Bool], shape: (Int, Int, Int), spacing: (Double, Double, Double)) -> [Double] {
         let (nx, ny, nz) = shape
         let n = nx * ny * nz
         var out = [Double](repeating: .infinity, count: n)

@@ -89,6 +89,19 @@ public struct Components: Sendable {
         return Int(labels[(lk * s[1] + lj) * s[0] + li])
     }
 
+    /// Each component's bounding box (inclusive voxel indices of the full grid), by component.
+    public func boxes() -> [(lower: [Int], upper: [Int])] {
+        var boxes = Array(repeating: (lower: [Int.max, Int.max, Int.max], upper: [-1, -1, -1]), count: sizes.count)
+        forEachVoxel { c, i, j, k in
+            func widen(_ a: Int, _ v: Int) {
+                boxes[c - 1].lower[a] = min(boxes[c - 1].lower[a], v)
+                boxes[c - 1].upper[a] = max(boxes[c - 1].upper[a], v)
+            }
+            widen(0, i); widen(1, j); widen(2, k)
+        }
+        return boxes
+    }
+
     /// Calls `body(component, i, j, k)` for every labelled voxel (full-grid coordinates).
     func forEachVoxel(_ body: (Int, Int, Int, Int) -> Void) {
         guard let box else { return }

@@ -16,10 +16,14 @@ public final class LiverTumorModel {
     /// Liver threshold t_a of the seed (also the mask threshold that feeds B).
     public var liverThreshold: Float = 0.5
     public var tumorThreshold: Float = 0.5
+    /// Smaller tumor components (mL) become liver after segmentation (`LesionSizeSelection`).
+    public var minLesionML = 0.0
     /// Applied to B's windowed input (nil: the seed's [0, 1] input).
     public var tumorStandardization: Standardization?
     /// B's input is centred on the liver of its own slice (`TrainingConfig.centerTumorInput`).
     public var centerTumorInput = false
+    /// The networks see the body's square of each slice (`TrainingConfig.bodyCrop`).
+    public var bodyCrop = false
     /// B sees the zoomed liver crop (`LiverCrop`) rather than the whole slice.
     public let tumorCrop: Bool
     /// B's crop is cut from the scan at its own resolution (`tumorInputsFromScan`) rather
@@ -52,6 +56,14 @@ public final class LiverTumorModel {
         self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
                   tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, seed: c.seed)
         centerTumorInput = c.centerTumorInput ?? false
+        bodyCrop = c.bodyCrop ?? false
+    }
+
+    /// The part of a volume's slices the networks see (the volume in canonical orientation,
+    /// its planes written by `plane`).
+    public func region(width: Int, height: Int, depth: Int, spacing: (Double, Double),
+                       plane: (Int, UnsafeMutableBufferPointer<Float>) -> Void) -> SliceRegion {
+        bodyCrop ? SliceRegion.body(width: width, height: height, depth: depth, spacing: spacing, plane: plane) : .full(width: width, height: height)
     }
 
     /// All tensors by name ("A.down0.conv1.weight", …) for checkpoints.

@@ -38,11 +38,14 @@ public final class Predictor {
     public var keepLargest = true
     public var liverThreshold: Float
     public var tumorThreshold: Float
+    /// Tumor components under this volume (mL) become liver.
+    public var minLesionML: Double
 
     public init(model: LiverTumorModel) {
         self.model = model
         liverThreshold = model.liverThreshold
         tumorThreshold = model.tumorThreshold
+        minLesionML = model.minLesionML
     }
 
     /// Labels (0/1/2) on the input's grid, and optionally the tumor probability there.
@@ -74,6 +77,9 @@ public final class Predictor {
         defer { model.liverThreshold = savedL }
         var native = [Float](repeating: 0, count: plane)
         var tumorNative = [Float](repeating: 0, count: plane)
+        let tRegion = ProcessStats.now()
+        let region = model.region(width: nx, height: ny, depth: nz, spacing: (canon.spacing[0], canon.spacing[1])) { k, out in volume.plane(k, of: reo, into: out) }
+        times["liver"]! += ProcessStats.now() - tRegion
 
         for start in stride(from: 0, to: nz, by: batchSize) {
             let ks = Array(start..<min(nz, start + batchSize))
@@ -82,7 +88,7 @@ public final class Predictor {
                 for (n, k) in ks.enumerated() {
                     let out = UnsafeMutableBufferPointer(rebasing: dst[(n * plane)..<((n + 1) * plane)])
                     volume.plane(k, of: reo, into: out)
-                    SliceResize.bilinear(UnsafeBufferPointer(out), width: nx, height: ny,
+                    SliceResize.bilinear(UnsafeBufferPointer(out), width: nx, height: ny, region: region,
                                          to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
                 }
             }
@@ -136,14 +142,14 @@ public final class Predictor {
             t0 = ProcessStats.now()
             for (n, k) in ks.enumerated() {
                 SliceResize.bilinear(UnsafeBufferPointer(start: liverProb.readPointer + n * sp, count: sp), width: s, height: s,
-                                     to: native.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny)
+                                     to: native.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny, region: region)
                 var hasTumor = false
                 if let t = scanTumor[n] {
                     tumorNative = t
                     hasTumor = true
                 } else if let tumorProb, withLiver.contains(n) {
                     SliceResize.bilinear(UnsafeBufferPointer(start: tumorProb.readPointer + n * sp, count: sp), width: s, height: s,
-                                         to: tumorNative.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny)
+                                         to: tumorNative.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny, region: region)
                     hasTumor = true
                 }
                 let base = k * plane
@@ -161,9 +167,10 @@ public final class Predictor {
         // the next case, and post-processing needs memory of its own.
         BufferPool.trim()
         let t0 = ProcessStats.now()
-        PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
-        if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
         let voxelML = canon.spacing.reduce(1, *) / 1000
+        PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
+        PostProcessing.removeLesions(smallerThan: minLesionML, &labels, shape: canon.shape, voxelML: voxelML)
+        if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
         let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }
         let tumorVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }
         let tumorCount = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: canon.shape).count }

@@ -16,6 +16,9 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var tumorThreshold: Float = 0.5
     /// "default" or "roc-max-dice" (the ROC vertex with the best Dice on the validation cases, seed sec. 3.2.1).
     public var thresholdSource = "default"
+    /// Tumor components under this volume (mL) become liver (`LesionSizeSelection`; nil for
+    /// runs saved before it was chosen: all kept).
+    public var minLesionML: Double?
     /// What B's input is standardized by (`TrainingConfig.standardizeTumorInput`).
     public var tumorStandardization: Standardization?
     public var epochsDone = 0
@@ -73,6 +76,7 @@ public struct RunDirectory: Sendable {
         try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: weights.path, ignoringPrefixes: ["opt."])
         model.liverThreshold = m.liverThreshold
         model.tumorThreshold = m.tumorThreshold
+        model.minLesionML = m.minLesionML ?? 0
         model.tumorStandardization = m.tumorStandardization
         return (model, m)
     }

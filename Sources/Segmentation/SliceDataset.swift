@@ -40,11 +40,13 @@ public final class SliceDataset {
     /// Reads, checks and slices `cases`. Slices with liver are all kept (the seed trains on
     /// those); slices without liver are sampled at `nonLiverFraction` of that number so the
     /// model also learns to answer "no liver".
-    public convenience init(cases: [CaseFiles], size: Int, nonLiverFraction: Double, seed: UInt64, progressLabel: String? = nil) throws {
+    /// With `bodyCrop` each case's slices are cut to its body's square (`SliceRegion.body`).
+    public convenience init(cases: [CaseFiles], size: Int, nonLiverFraction: Double, bodyCrop: Bool = false, seed: UInt64,
+                            progressLabel: String? = nil) throws {
         self.init(size: size)
         let bar = progressLabel.map { ProgressBar(total: cases.count, label: $0) }
         for (ci, c) in cases.enumerated() {
-            try add(c, nonLiverFraction: nonLiverFraction, rng: SeededRNG(seed: seed, stream: UInt64(ci)))
+            try add(c, nonLiverFraction: nonLiverFraction, bodyCrop: bodyCrop, rng: SeededRNG(seed: seed, stream: UInt64(ci)))
             bar?.advance(status: c.name)
         }
         bar?.finish()
@@ -73,10 +75,11 @@ public final class SliceDataset {
         return (ri, rl)
     }
 
-    func add(_ c: CaseFiles, nonLiverFraction: Double, rng: SeededRNG) throws {
+    func add(_ c: CaseFiles, nonLiverFraction: Double, bodyCrop: Bool, rng: SeededRNG) throws {
         var rng = rng
         let (image, lab) = try Self.loadCase(c)
         let (nx, ny, nz) = (image.shape[0], image.shape[1], image.shape[2])
+        let region = bodyCrop ? SliceRegion.body(of: image) : .full(width: nx, height: ny)
         let plane = nx * ny
         var liverSlices: [Int] = [], otherSlices: [Int] = []
         for k in 0..<nz {
@@ -99,13 +102,13 @@ public final class SliceDataset {
             image.voxels.withUnsafeBufferPointer { src in
                 fbuf.withUnsafeMutableBufferPointer { dst in
                     SliceResize.bilinear(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
-                                         to: dst, width: size, height: size)
+                                         region: region, to: dst, width: size, height: size)
                 }
             }
             lab.voxels.withUnsafeBufferPointer { src in
                 lbuf.withUnsafeMutableBufferPointer { dst in
                     SliceResize.nearest(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
-                                        to: dst, width: size, height: size)
+                                        region: region, to: dst, width: size, height: size)
                 }
             }
             hu.append(contentsOf: fbuf.map(Self.int16))

@@ -142,9 +142,9 @@ public final class Trainer {
         }
         trainCases = try pick(manifest.trainCases)
         validationCases = try pick(manifest.validationCases)
-        trainSet = try SliceDataset(cases: trainCases, size: c.size, nonLiverFraction: c.nonLiverFraction,
+        trainSet = try SliceDataset(cases: trainCases, size: c.size, nonLiverFraction: c.nonLiverFraction, bodyCrop: model.bodyCrop,
                                     seed: c.seed, progressLabel: quiet ? nil : "loading training cases  ")
-        valSet = try SliceDataset(cases: validationCases, size: c.size, nonLiverFraction: c.nonLiverFraction,
+        valSet = try SliceDataset(cases: validationCases, size: c.size, nonLiverFraction: c.nonLiverFraction, bodyCrop: model.bodyCrop,
                                   seed: c.seed &+ 99, progressLabel: quiet || validationCases.isEmpty ? nil : "loading validation cases")
         if isNew && c.kind != .oneStep && c.standardizeTumorInput == true {
             // From the true liver (label ≥ 1) of the training slices: known before A is trained,
@@ -501,6 +501,26 @@ public final class Trainer {
 
     /// Best weights back in, then thresholds by ROC analysis on the validation slices, as the
     /// seed picks its tumor threshold (sec. 3.2.1).
+    /// Segments the validation cases whole (as `segment` will) and keeps the lesion size
+    /// that gives them the best mean per-case tumor Dice (`LesionSizeSelection`).
+    func chooseMinLesionSize() throws {
+        guard !validationCases.isEmpty else { return }
+        model.minLesionML = 0
+        let predictor = Predictor(model: model)
+        var cases: [LesionSizeSelection.Case] = []
+        for c in validationCases {
+            let (image, truth) = try SliceDataset.loadCase(c)
+            let labels = try predictor.segment(image).labels
+            cases.append(.init(prediction: labels.voxels, truth: truth.voxels, shape: image.shape,
+                               voxelML: image.geometry.spacing.reduce(1, *) / 1000))
+        }
+        guard let (minML, dice) = try LesionSizeSelection.choose(cases) else { return }
+        manifest.minLesionML = minML
+        model.minLesionML = minML
+        say(String(format: "smallest lesion kept %.2f mL: validation tumor Dice per case %.3f (all lesions kept %.3f)",
+                   minML, dice[LesionSizeSelection.candidatesML.firstIndex(of: minML)!], dice[0]))
+    }
+
     func finish() throws {
         if FileManager.default.fileExists(atPath: run.best.path) {
             try Checkpoint.load(into: ModelVariables(model), from: run.best, ignoringPrefixes: ["opt."])
@@ -535,6 +555,7 @@ public final class Trainer {
             model.tumorThreshold = manifest.tumorThreshold
             say(String(format: "thresholds by ROC on validation slices: liver %.3f (AUC %.4f), tumor %.3f (AUC %@)",
                        manifest.liverThreshold, liverROC.auc ?? .nan, manifest.tumorThreshold, tumorROC.auc.map { String(format: "%.4f", $0) } ?? "n/a"))
+            try chooseMinLesionSize()
         }
         manifest.finished = true
         try run.write(manifest)

@@ -61,6 +61,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// the seed's w(M·X). On by default: B learned lesions within the demo's budget only with
     /// it (docs/experiments.md, session 5).
     public var centerTumorInput: Bool? = true
+    /// The networks see the square around the body (`SliceRegion.body`) rather than the whole
+    /// slice, at the same model size. nil (runs saved before the option existed): the whole
+    /// slice. On by default: on the demo phantoms the body is 60 % of the field of view, so the
+    /// liver's edge gets 1.6× the resolution at no cost in time.
+    public var bodyCrop: Bool? = true
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -130,6 +135,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
         if centerTumorInput == true && standardizeTumorInput == true {
             throw SegmentationError("the tumor input is either centred per slice or standardized by the training livers, not both")
+        }
+        if bodyCrop == true && tumorCropFromScan == true {
+            throw SegmentationError("the tumor crop is cut from the scan (--tumor-crop scan) only when the networks see the whole slice; add --no-body-crop")
         }
         if case .alpha(let a) = tumorWeighting, !(a > 0 && a < 1) { throw SegmentationError("α must be in (0, 1), got \(a)") }
     }

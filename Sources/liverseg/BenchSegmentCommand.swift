@@ -196,10 +196,11 @@ struct BenchSegment: ParsableCommand {
         let plane = nx * ny, s = model.size, sp = s * s
         let picks = Array(Set((0..<min(32, nz)).map { $0 * nz / min(32, nz) })).sorted()
         let hu = Tensor(uninitializedShape: [picks.count, 1, s, s])
+        let region = model.bodyCrop ? SliceRegion.body(of: volume) : .full(width: nx, height: ny)
         volume.voxels.withUnsafeBufferPointer { src in
             for (n, k) in picks.enumerated() {
                 SliceResize.bilinear(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
-                                     to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
+                                     region: region, to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
             }
         }
         var maxima: [Float] = []

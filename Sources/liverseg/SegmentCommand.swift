@@ -18,6 +18,8 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Liver threshold (default: the model's).") var thresholdLiver: Float?
     @Option(help: "Tumor threshold (default: the model's).") var thresholdTumor: Float?
     @Flag(inversion: .prefixedNo, help: "Keep only the largest 3-D liver component.") var keepLargest = true
+    @Option(help: "Tumor components smaller than this (mL) become liver (default: the model's, chosen on its validation cases; 0 keeps all).")
+    var minLesionMl: Double?
     @Option(help: "DICOM series to read when the folder holds several.") var series: String?
     @Option(help: "Slices per batch through the networks (1: the least memory, no slower on 2 cores than larger batches).") var batch: Int = 1
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -33,6 +35,10 @@ struct SegmentCommand: ParsableCommand {
         predictor.keepLargest = keepLargest
         if let thresholdLiver { predictor.liverThreshold = thresholdLiver }
         if let thresholdTumor { predictor.tumorThreshold = thresholdTumor }
+        if let minLesionMl {
+            guard minLesionMl >= 0 && minLesionMl.isFinite else { throw ValidationError("--min-lesion-ml must be ≥ 0, got \(minLesionMl)") }
+            predictor.minLesionML = minLesionMl
+        }
         let inputURL = URL(fileURLWithPath: input)
         let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))
         if jobs.count > 1 && prob != nil { throw ValidationError("--prob works with a single input") }

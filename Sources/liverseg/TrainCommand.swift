@@ -48,6 +48,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Standardize the tumor network's input by the training livers' mean and spread (stored with the model).") var standardizeTumorInput = false
     @Flag(inversion: .prefixedNo, help: "Centre the tumor network's input on each slice's liver (default: on; --no-center-tumor-input gives the seed's w(M·X)).")
     var centerTumorInput: Bool?
+    @Flag(inversion: .prefixedNo, help: "The networks see the square around the body instead of the whole slice (default: on; off with --tumor-crop scan).")
+    var bodyCrop: Bool?
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -94,6 +96,7 @@ struct TrainCommand: ParsableCommand {
             if let tumorPatch { c.tumorPatch = tumorPatch }
             if let v = centerTumorInput { c.centerTumorInput = v }
             if standardizeTumorInput { c.standardizeTumorInput = true; c.centerTumorInput = centerTumorInput ?? false }
+            if let v = bodyCrop { c.bodyCrop = v } else if c.tumorCropFromScan == true { c.bodyCrop = false }
             if let seed { c.seed = seed }
             trainer = try Trainer.start(data: URL(fileURLWithPath: data), config: c, runDir: URL(fileURLWithPath: out))
         }

@@ -51,7 +51,9 @@ enum TinyDataset {
         c.stage1Epochs = 2; c.stage2Epochs = 1; c.liverEpochs = 1
         c.optimizer = "adam"; c.learningRate1 = 1e-2; c.learningRate2 = 1e-3
         c.learningRateSchedule = "poly"; c.tumorSliceShare = 0.5; c.diceWeight = 0.5; c.tumorInitFromLiver = true
-        c.tumorCropFromScan = true
+        // B's crop from the scan needs the whole slice as the networks' view (the tiny cases
+        // are tissue edge to edge, so the body's square would be the whole slice anyway).
+        c.tumorCropFromScan = true; c.bodyCrop = false
         // The stored standardization is what these runs check; centring (the default) is its alternative.
         c.tumorPatch = 16; c.standardizeTumorInput = true; c.centerTumorInput = false
         c.validationFraction = 0.34

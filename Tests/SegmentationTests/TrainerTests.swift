@@ -33,12 +33,15 @@ import Testing
         let ma = try RunDirectory(runA).readManifest(), mb = try RunDirectory(runB).readManifest()
         #expect(ma.epochsDone == ma.totalEpochs && mb.epochsDone == mb.totalEpochs && mb.finished)
         #expect(ma.liverThreshold == mb.liverThreshold && ma.tumorThreshold == mb.tumorThreshold)
+        // The smallest lesion kept is chosen on the validation cases, the same after a resume.
+        #expect(ma.minLesionML != nil && ma.minLesionML == mb.minLesionML)
         let history = try String(contentsOf: runB.appendingPathComponent("history.csv"), encoding: .utf8)
         #expect(history.split(separator: "\n").count == 1 + ma.totalEpochs)
         #expect(FileManager.default.fileExists(atPath: runB.appendingPathComponent("training_curve.png").path))
         // The trained model loads back and segments.
         let (model, _) = try RunDirectory(runB).loadModel()
         #expect(model.kind == kind)
+        #expect(model.minLesionML == ma.minLesionML)
         // B's input standardization is computed once, stored, and what the loaded model uses.
         #expect(ma.tumorStandardization == mb.tumorStandardization)
         #expect((ma.tumorStandardization != nil) == (kind != .oneStep))

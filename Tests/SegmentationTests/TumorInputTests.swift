@@ -88,7 +88,7 @@ import Testing
     }
 }
 
-private extension Data {
+extension Data {
     /// This JSON object without `key` (a model.json written before the key existed).
     func replacingKey(_ key: String) throws -> Data {
         var o = try #require(try JSONSerialization.jsonObject(with: self) as? [String: Any])
