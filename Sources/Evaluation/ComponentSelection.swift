@@ -4,6 +4,13 @@ extension Components {
     /// Sets every labelled voxel outside the largest component to 0, in place (a separate
     /// whole-volume mask would cost another byte per voxel at the end of a segmentation, when
     /// memory peaks). Ties go to the lowest-numbered component.
+    /// For each component, how many of its voxels (by index into the full grid) satisfy `test`.
+    public func voxelCounts(in shape: [Int], where test: (Int) -> Bool) -> [Int] {
+        var counts = [Int](repeating: 0, count: sizes.count)
+        forEachVoxel(shape: shape) { c, idx in if test(idx) { counts[c - 1] += 1 } }
+        return counts
+    }
+
     /// Sets every voxel of the components whose size `drop` selects to `value`.
     public func relabel(_ labels: inout [UInt8], shape: [Int], to value: UInt8, where drop: (Int) -> Bool) {
         let dropped = sizes.map(drop)

@@ -16,7 +16,7 @@ public final class LiverTumorModel {
     /// Liver threshold t_a of the seed (also the mask threshold that feeds B).
     public var liverThreshold: Float = 0.5
     public var tumorThreshold: Float = 0.5
-    /// Smaller tumor components (mL) become liver after segmentation (`LesionSizeSelection`).
+    /// Smaller tumor components (mL) become liver after segmentation (`TumorOperatingPoint`).
     public var minLesionML = 0.0
     /// Applied to B's windowed input (nil: the seed's [0, 1] input).
     public var tumorStandardization: Standardization?

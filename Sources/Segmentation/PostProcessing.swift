@@ -12,7 +12,7 @@ public enum PostProcessing {
 
     /// Tumor components (26-connected) under `minML` become liver: on a short-trained model
     /// most false lesions are a few voxels, and in a case without tumor one of them costs the
-    /// whole per-case Dice. The size is chosen on the validation cases (`LesionSizeSelection`).
+    /// whole per-case Dice. The size is chosen on the validation cases (`TumorOperatingPoint`).
     public static func removeLesions(smallerThan minML: Double, _ labels: inout [UInt8], shape: [Int], voxelML: Double) {
         guard minML > 0 else { return }
         let lesions = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: shape) }

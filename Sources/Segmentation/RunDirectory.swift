@@ -14,11 +14,16 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var validationCases: [String]
     public var liverThreshold: Float = 0.5
     public var tumorThreshold: Float = 0.5
-    /// "default" or "roc-max-dice" (the ROC vertex with the best Dice on the validation cases, seed sec. 3.2.1).
+    /// "default", "roc-max-dice" (the ROC vertex with the best Dice on the validation slices,
+    /// seed sec. 3.2.1), or "roc-max-dice, tumor by case Dice" (the tumor's then moved by
+    /// `TumorOperatingPoint`; the ROC's in `rocTumorThreshold`).
     public var thresholdSource = "default"
-    /// Tumor components under this volume (mL) become liver (`LesionSizeSelection`; nil for
+    /// Tumor components under this volume (mL) become liver (`TumorOperatingPoint`; nil for
     /// runs saved before it was chosen: all kept).
     public var minLesionML: Double?
+    /// The tumor threshold of the validation ROC, when `tumorThreshold` was then moved by
+    /// `TumorOperatingPoint` (nil: it was not).
+    public var rocTumorThreshold: Float?
     /// What B's input is standardized by (`TrainingConfig.standardizeTumorInput`).
     public var tumorStandardization: Standardization?
     public var epochsDone = 0

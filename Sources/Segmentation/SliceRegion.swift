@@ -4,11 +4,11 @@ import MedicalImage
 /// The rectangle of an axial slice (in the scan's pixels, canonical orientation) that the
 /// networks see, resized to the model size. The whole slice, or the square around the body.
 ///
-/// A CT's field of view is mostly air, table and padding: on the phantoms the body spans
-/// 60–65 % of the slice's width, on LiTS scans 70–90 %. Cropping to the body before the
-/// resize gives the networks that much more resolution for free (a 128² input then resolves
-/// what a 200² one would over the whole slice), and the liver's edge is where a small model
-/// loses Dice. nnU-Net crops to the non-zero region for the same reason.
+/// Much of a CT's field of view can be air, table and padding. Cropping to the body before
+/// the resize gives the networks more resolution for free where it is (a body square of 75 %
+/// of the slice turns a 128² input into a 170² one), and the liver's edge is where a small
+/// model loses Dice. nnU-Net crops to the non-zero region for the same reason. The demo's
+/// phantoms are wide (their squares are 75–100 % of the slice), so the gain there is small.
 public struct SliceRegion: Equatable, Sendable {
     /// May extend past the slice (the edge pixels repeat there).
     public var x0: Int, y0: Int, width: Int, height: Int

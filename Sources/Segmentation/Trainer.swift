@@ -501,24 +501,33 @@ public final class Trainer {
 
     /// Best weights back in, then thresholds by ROC analysis on the validation slices, as the
     /// seed picks its tumor threshold (sec. 3.2.1).
-    /// Segments the validation cases whole (as `segment` will) and keeps the lesion size
-    /// that gives them the best mean per-case tumor Dice (`LesionSizeSelection`).
-    func chooseMinLesionSize() throws {
+    /// Segments the validation cases whole (as `segment` will) and moves the tumor threshold
+    /// and the smallest lesion kept to the pair of best mean per-case tumor Dice there
+    /// (`TumorOperatingPoint`).
+    func chooseTumorOperatingPoint() throws {
         guard !validationCases.isEmpty else { return }
         model.minLesionML = 0
         let predictor = Predictor(model: model)
-        var cases: [LesionSizeSelection.Case] = []
+        predictor.tumorThreshold = 1   // the labels' tumor is redrawn from the probability
+        var cases: [TumorOperatingPoint.Case] = []
         for c in validationCases {
             let (image, truth) = try SliceDataset.loadCase(c)
-            let labels = try predictor.segment(image).labels
-            cases.append(.init(prediction: labels.voxels, truth: truth.voxels, shape: image.shape,
-                               voxelML: image.geometry.spacing.reduce(1, *) / 1000))
+            let out = try predictor.segment(image, tumorProbability: true)
+            cases.append(.init(labels: out.labels.voxels, probability: out.probability!.voxels, truth: truth.voxels,
+                               shape: image.shape, voxelML: image.geometry.spacing.reduce(1, *) / 1000))
         }
-        guard let (minML, dice) = try LesionSizeSelection.choose(cases) else { return }
-        manifest.minLesionML = minML
-        model.minLesionML = minML
-        say(String(format: "smallest lesion kept %.2f mL: validation tumor Dice per case %.3f (all lesions kept %.3f)",
-                   minML, dice[LesionSizeSelection.candidatesML.firstIndex(of: minML)!], dice[0]))
+        let roc = manifest.tumorThreshold
+        guard let choice = TumorOperatingPoint.choose(cases, thresholds: [roc] + TumorOperatingPoint.thresholds) else { return }
+        manifest.minLesionML = choice.minLesionML
+        model.minLesionML = choice.minLesionML
+        if choice.threshold != roc {
+            manifest.rocTumorThreshold = roc
+            manifest.tumorThreshold = choice.threshold
+            model.tumorThreshold = choice.threshold
+            manifest.thresholdSource = "roc-max-dice, tumor by case Dice"
+        }
+        say(String(format: "on the validation cases whole: tumor threshold %.3f, lesions from %.2f mL: tumor Dice per case %.3f (ROC threshold, all lesions: %.3f)",
+                   choice.threshold, choice.minLesionML, choice.dice, choice.diceBefore))
     }
 
     func finish() throws {
@@ -555,7 +564,7 @@ public final class Trainer {
             model.tumorThreshold = manifest.tumorThreshold
             say(String(format: "thresholds by ROC on validation slices: liver %.3f (AUC %.4f), tumor %.3f (AUC %@)",
                        manifest.liverThreshold, liverROC.auc ?? .nan, manifest.tumorThreshold, tumorROC.auc.map { String(format: "%.4f", $0) } ?? "n/a"))
-            try chooseMinLesionSize()
+            try chooseTumorOperatingPoint()
         }
         manifest.finished = true
         try run.write(manifest)

@@ -63,8 +63,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var centerTumorInput: Bool? = true
     /// The networks see the square around the body (`SliceRegion.body`) rather than the whole
     /// slice, at the same model size. nil (runs saved before the option existed): the whole
-    /// slice. On by default: on the demo phantoms the body is 60 % of the field of view, so the
-    /// liver's edge gets 1.6× the resolution at no cost in time.
+    /// slice. On by default: it costs no training time and one pass over the scan at inference;
+    /// the demo's phantoms fill 75–100 % of the slice, so there it gains little (README).
     public var bodyCrop: Bool? = true
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5

@@ -1,0 +1,61 @@
+import Testing
+@testable import Segmentation
+
+/// Small tumor components become liver; the tumor threshold and the size are the pair the
+/// validation cases favour.
+@Suite struct TumorOperatingPointTests {
+    static let shape = [8, 8, 4]
+    static func index(_ i: Int, _ j: Int, _ k: Int) -> Int { (k * 8 + j) * 8 + i }
+
+    /// A liver block with a true 8-voxel lesion (2×2×2 at the origin corner) and, optionally,
+    /// a false lesion of `falseVoxels` voxels along a diagonal (26-connected: one component).
+    static func labels(trueLesion: Bool, falseVoxels: Int) -> [UInt8] {
+        var v = [UInt8](repeating: 1, count: 8 * 8 * 4)
+        if trueLesion { for k in 0..<2 { for j in 0..<2 { for i in 0..<2 { v[index(i, j, k)] = 2 } } } }
+        for n in 0..<falseVoxels { v[index(4 + n, 4 + n, 2 + n % 2)] = 2 }
+        return v
+    }
+
+    @Test func lesionsUnderTheSizeBecomeLiver() {
+        // Voxels of 0.01 mL: the 8-voxel lesion is 0.08 mL, the 3-voxel one 0.03 mL.
+        var v = Self.labels(trueLesion: true, falseVoxels: 3)
+        PostProcessing.removeLesions(smallerThan: 0.05, &v, shape: Self.shape, voxelML: 0.01)
+        #expect(v == Self.labels(trueLesion: true, falseVoxels: 0))
+        var kept = Self.labels(trueLesion: true, falseVoxels: 3)
+        PostProcessing.removeLesions(smallerThan: 0.03, &kept, shape: Self.shape, voxelML: 0.01)   // 0.03 is not under 0.03
+        #expect(kept == Self.labels(trueLesion: true, falseVoxels: 3))
+        PostProcessing.removeLesions(smallerThan: 0.09, &kept, shape: Self.shape, voxelML: 0.01)
+        #expect(!kept.contains(2) && kept.count == 256)
+    }
+
+    /// B's probability: `onTrue` on the true lesion, 0.6 on a false lesion of `falseVoxels`
+    /// voxels, 0.2 on one stray voxel, 0 elsewhere; the liver is everywhere.
+    static func validationCase(truthLesion: Bool, onTrue: Float, falseVoxels: Int) -> TumorOperatingPoint.Case {
+        var p = [Float](repeating: 0, count: 256)
+        if truthLesion { for k in 0..<2 { for j in 0..<2 { for i in 0..<2 { p[index(i, j, k)] = onTrue } } } }
+        for n in 0..<falseVoxels { p[index(4 + n, 4 + n, 2 + n % 2)] = 0.6 }
+        p[index(1, 6, 0)] = 0.2
+        return .init(labels: [UInt8](repeating: 1, count: 256), probability: p,
+                     truth: labels(trueLesion: truthLesion, falseVoxels: 0), shape: shape, voxelML: 0.01)
+    }
+
+    @Test func thresholdAndSizeOfTheBestMeanPerCaseDiceWin() throws {
+        // Case A: the true 8-voxel lesion at probability 0.35, a 2-voxel false one at 0.6;
+        // case B: no tumor, a 3-voxel false lesion at 0.6. Voxels of 0.01 mL. By hand
+        // (A, B, mean) for sizes 0 / 0.05 mL:
+        //   t = 0.5 (the ROC's): A 0 / 0 (only the false lesion, then nothing), B 0 / 1 → 0, 0.5
+        //   t = 0.3: A 2·8/(10+8) / 1, B 0 / 1 → 4/9, 1
+        //   t = 0.7: A 0 / 0, B 1 / 1 → 0.5, 0.5
+        let a = Self.validationCase(truthLesion: true, onTrue: 0.35, falseVoxels: 2)
+        let b = Self.validationCase(truthLesion: false, onTrue: 0, falseVoxels: 3)
+        let choice = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.3, 0.7], sizes: [0, 0.05]))
+        #expect(choice == TumorOperatingPoint.Choice(threshold: 0.3, minLesionML: 0.05, dice: 1, diceBefore: 0))
+        // Without the size filter the threshold alone gains 0.5 (at 0.7: nothing found at all).
+        #expect(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.3, 0.7], sizes: [0])?.threshold == 0.7)
+        // Ties keep the incumbent threshold and the smallest size: 0.25 labels what 0.3 does
+        // (the stray voxel is at 0.2), and 0.05 and 0.06 mL both drop the false lesions only.
+        let tie = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.3, 0.25], sizes: [0.05, 0.06]))
+        #expect(tie.threshold == 0.3 && tie.minLesionML == 0.05 && abs(tie.dice - 1) < 1e-12)
+        #expect(TumorOperatingPoint.choose([], thresholds: [0.5]) == nil)
+    }
+}
