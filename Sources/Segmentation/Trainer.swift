@@ -517,7 +517,7 @@ public final class Trainer {
                                shape: image.shape, voxelML: image.geometry.spacing.reduce(1, *) / 1000))
         }
         let roc = manifest.tumorThreshold
-        guard let choice = TumorOperatingPoint.choose(cases, thresholds: [roc] + TumorOperatingPoint.thresholds) else { return }
+        guard let choice = TumorOperatingPoint.choose(cases, thresholds: TumorOperatingPoint.candidates(below: roc)) else { return }
         manifest.minLesionML = choice.minLesionML
         model.minLesionML = choice.minLesionML
         if choice.threshold != roc {

@@ -57,5 +57,7 @@ import Testing
         let tie = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.3, 0.25], sizes: [0.05, 0.06]))
         #expect(tie.threshold == 0.3 && tie.minLesionML == 0.05 && abs(tie.dice - 1) < 1e-12)
         #expect(TumorOperatingPoint.choose([], thresholds: [0.5]) == nil)
+        // Training offers the ROC threshold and only lower ones.
+        #expect(TumorOperatingPoint.candidates(below: 0.32) == [0.32, 0.1, 0.15, 0.2, 0.25, 0.3])
     }
 }
