@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "MedicalImageTests", dependencies: ["MedicalImage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "MedicalImage"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "MedicalImage"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation"], resources: [.copy("Fixtures")]),
     ],
     // Swift 5 language mode: kernels hand raw pointers to concurrentPerform closures, which
     // Swift 6's strict Sendable checking rejects without buying safety here.
