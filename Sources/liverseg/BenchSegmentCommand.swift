@@ -94,6 +94,9 @@ struct BenchSegment: ParsableCommand {
         } else {
             let unet = UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: 4, dropout: 0.4)
             liverTumor = LiverTumorModel(kind: .cascade, size: modelSize, unet: unet, seed: 1)
+            // As a model trained with the defaults: the networks see the body's square, so the
+            // timing includes the pass over the scan that finds it.
+            liverTumor.bodyCrop = TrainingConfig().bodyCrop ?? false
             describe = "untrained cascade, \(modelSize)², F=\(filters), liver threshold calibrated to "
                 + (liverShare.map { String(format: "%.0f%% of slices", 100 * $0) } ?? "the phantom's liver slices")
         }
