@@ -29,6 +29,9 @@ public struct Geometry: Sendable, Equatable, Codable {
 
     public var voxelCount: Int { shape[0] * shape[1] * shape[2] }
 
+    /// One voxel's volume in mL (mm³ / 1000), from the spacing.
+    public var voxelML: Double { spacing.reduce(1, *) / 1000 }
+
     /// Voxel size in mm along i, j, k: the lengths of the affine's first three columns.
     public var spacing: [Double] {
         (0..<3).map { c in

@@ -63,7 +63,7 @@ public final class LiverTumorModel {
     /// its planes written by `plane`).
     public func region(width: Int, height: Int, depth: Int, spacing: (Double, Double),
                        plane: (Int, UnsafeMutableBufferPointer<Float>) -> Void) -> SliceRegion {
-        bodyCrop ? SliceRegion.body(width: width, height: height, depth: depth, spacing: spacing, plane: plane) : .full(width: width, height: height)
+        SliceRegion.view(bodyCrop: bodyCrop, width: width, height: height, depth: depth, spacing: spacing, plane: plane)
     }
 
     /// All tensors by name ("A.down0.conv1.weight", …) for checkpoints.

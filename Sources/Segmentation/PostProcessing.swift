@@ -16,6 +16,9 @@ public enum PostProcessing {
     public static func removeLesions(smallerThan minML: Double, _ labels: inout [UInt8], shape: [Int], voxelML: Double) {
         guard minML > 0 else { return }
         let lesions = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: shape) }
-        lesions.relabel(&labels, shape: shape, to: 1) { Double($0) * voxelML < minML }
+        lesions.relabel(&labels, shape: shape, to: 1) { !keepsLesion(voxels: $0, voxelML: voxelML, minML: minML) }
     }
+
+    /// Whether a tumor component of `voxels` voxels survives `removeLesions(smallerThan: minML)`.
+    public static func keepsLesion(voxels: Int, voxelML: Double, minML: Double) -> Bool { Double(voxels) * voxelML >= minML }
 }

@@ -167,7 +167,7 @@ public final class Predictor {
         // the next case, and post-processing needs memory of its own.
         BufferPool.trim()
         let t0 = ProcessStats.now()
-        let voxelML = canon.spacing.reduce(1, *) / 1000
+        let voxelML = canon.voxelML
         PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
         PostProcessing.removeLesions(smallerThan: minLesionML, &labels, shape: canon.shape, voxelML: voxelML)
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }

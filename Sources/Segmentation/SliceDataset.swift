@@ -79,7 +79,7 @@ public final class SliceDataset {
         var rng = rng
         let (image, lab) = try Self.loadCase(c)
         let (nx, ny, nz) = (image.shape[0], image.shape[1], image.shape[2])
-        let region = bodyCrop ? SliceRegion.body(of: image) : .full(width: nx, height: ny)
+        let region = SliceRegion.view(bodyCrop: bodyCrop, of: image)
         let plane = nx * ny
         var liverSlices: [Int] = [], otherSlices: [Int] = []
         for k in 0..<nz {

@@ -63,6 +63,17 @@ public struct SliceRegion: Equatable, Sendable {
         return SliceRegion(x0: place(lo.0, hi.0, w), y0: place(lo.1, hi.1, h), width: side, height: side)
     }
 
+    /// The networks' view of a volume's slices: the body's square with `bodyCrop`, else the whole slice.
+    public static func view(bodyCrop: Bool, width w: Int, height h: Int, depth: Int, spacing: (Double, Double),
+                            plane: (Int, UnsafeMutableBufferPointer<Float>) -> Void) -> SliceRegion {
+        bodyCrop ? body(width: w, height: h, depth: depth, spacing: spacing, plane: plane) : .full(width: w, height: h)
+    }
+
+    /// The same for a volume in canonical orientation held in memory.
+    public static func view(bodyCrop: Bool, of volume: Volume<Float>) -> SliceRegion {
+        bodyCrop ? body(of: volume) : .full(width: volume.shape[0], height: volume.shape[1])
+    }
+
     /// The body's square of a volume in canonical orientation.
     public static func body(of volume: Volume<Float>) -> SliceRegion {
         let (w, h, d) = (volume.shape[0], volume.shape[1], volume.shape[2])

@@ -514,7 +514,7 @@ public final class Trainer {
             let (image, truth) = try SliceDataset.loadCase(c)
             let out = try predictor.segment(image, tumorProbability: true)
             cases.append(.init(labels: out.labels.voxels, probability: out.probability!.voxels, truth: truth.voxels,
-                               shape: image.shape, voxelML: image.geometry.spacing.reduce(1, *) / 1000))
+                               shape: image.shape, voxelML: image.geometry.voxelML))
         }
         let roc = manifest.tumorThreshold
         guard let choice = TumorOperatingPoint.choose(cases, thresholds: TumorOperatingPoint.candidates(below: roc)) else { return }

@@ -55,7 +55,7 @@ public enum TumorOperatingPoint {
                 let hits = lesions.voxelCounts(in: c.shape) { c.truth[$0] == 2 }
                 for (b, minML) in sizes.enumerated() {
                     var tp = 0, predicted = 0
-                    for (n, size) in lesions.sizes.enumerated() where Double(size) * c.voxelML >= minML {
+                    for (n, size) in lesions.sizes.enumerated() where PostProcessing.keepsLesion(voxels: size, voxelML: c.voxelML, minML: minML) {
                         tp += hits[n]; predicted += size
                     }
                     sums[a][b] += predicted + truthVoxels == 0 ? 1 : 2 * Double(tp) / Double(predicted + truthVoxels)

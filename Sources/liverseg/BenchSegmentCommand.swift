@@ -199,7 +199,7 @@ struct BenchSegment: ParsableCommand {
         let plane = nx * ny, s = model.size, sp = s * s
         let picks = Array(Set((0..<min(32, nz)).map { $0 * nz / min(32, nz) })).sorted()
         let hu = Tensor(uninitializedShape: [picks.count, 1, s, s])
-        let region = model.bodyCrop ? SliceRegion.body(of: volume) : .full(width: nx, height: ny)
+        let region = SliceRegion.view(bodyCrop: model.bodyCrop, of: volume)
         volume.voxels.withUnsafeBufferPointer { src in
             for (n, k) in picks.enumerated() {
                 SliceResize.bilinear(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
