@@ -18,7 +18,8 @@ public struct Augmentation: Codable, Equatable, Sendable {
 
     public static let none: Augmentation = { var a = Augmentation(); a.enabled = false; return a }()
 
-    /// Transforms one square slice (HU, labels and an optional mask) in place.
+    /// Transforms one square slice (HU, labels and an optional mask) in place. `hu` may hold
+    /// several channels of the slice (its neighbours along z): all move together.
     func apply(hu: inout [Float], labels: inout [UInt8], mask: inout [UInt8]?, size s: Int, rng: inout SeededRNG) {
         guard enabled else { return }
         let angle = rng.uniform(-maxRotationDegrees, maxRotationDegrees) * .pi / 180
@@ -38,9 +39,12 @@ public struct Augmentation: Codable, Equatable, Sendable {
                 // Bilinear for HU; outside the slice is air.
                 let x0 = Int(floor(sx)), y0 = Int(floor(sy))
                 let tx = Float(sx - Double(x0)), ty = Float(sy - Double(y0))
-                func at(_ xx: Int, _ yy: Int) -> Float { xx >= 0 && yy >= 0 && xx < s && yy < s ? srcHU[yy * s + xx] : -1000 }
-                let v = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
-                hu[o] = v * gain + shift
+                for ch in 0..<(hu.count / (s * s)) {
+                    let base = ch * s * s
+                    func at(_ xx: Int, _ yy: Int) -> Float { xx >= 0 && yy >= 0 && xx < s && yy < s ? srcHU[base + yy * s + xx] : -1000 }
+                    let v = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
+                    hu[base + o] = v * gain + shift
+                }
                 // Nearest for labels and masks.
                 let nx = Int(sx.rounded()), ny = Int(sy.rounded())
                 let inside = nx >= 0 && ny >= 0 && nx < s && ny < s

@@ -30,10 +30,15 @@ public final class LiverTumorModel {
     /// than from the model-size slice. Only the cascade: joint training builds B's input from
     /// A's output of the current step, on the model-size batch.
     public let tumorCropFromScan: Bool
+    /// Network A (the one-step network) sees this many neighbouring slices on each side of
+    /// its slice as extra channels (`SliceContext`); B sees its slice alone.
+    public let liverContext: Int
 
     public init(kind: ModelKind, size: Int, unet: UNetConfig, liverWindow: IntensityWindow = .liver,
-                tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, tumorCropFromScan: Bool = false, seed: UInt64) {
+                tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, tumorCropFromScan: Bool = false,
+                liverContext: Int = 0, seed: UInt64) {
         self.kind = kind
+        self.liverContext = liverContext
         self.tumorCrop = tumorCrop
         self.tumorCropFromScan = tumorCrop && tumorCropFromScan && kind == .cascade
         self.size = size
@@ -41,6 +46,7 @@ public final class LiverTumorModel {
         self.tumorWindow = tumorWindow
         var a = unet
         a.classes = kind == .oneStep ? 3 : 1
+        a.inChannels = 2 * liverContext + 1
         netA = UNet(a, seed: seed)
         if kind == .oneStep {
             netB = nil
@@ -54,7 +60,7 @@ public final class LiverTumorModel {
     /// The model a training configuration describes (weights freshly initialised from its seed).
     public convenience init(_ c: TrainingConfig) {
         self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
-                  tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, seed: c.seed)
+                  tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, liverContext: c.liverContext ?? 0, seed: c.seed)
         centerTumorInput = c.centerTumorInput ?? false
         bodyCrop = c.bodyCrop ?? false
     }
@@ -87,8 +93,8 @@ public final class LiverTumorModel {
         return hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? z(w(h)) : 0 }
     }
 
-    /// Network A's logits for HU slices [n, 1, S, S] (cascade: liver; one-step: the 3 classes),
-    /// at inference (no gradients).
+    /// Network A's logits for HU slices with their neighbours [n, 2·liverContext + 1, S, S]
+    /// (`SliceContext.stack`; cascade: liver; one-step: the 3 classes), at inference (no gradients).
     public func logitsA(_ hu: Tensor) -> Tensor {
         Autograd.withoutGradients { netA(Variable(windowed(hu, liverWindow)), training: false).value }
     }
@@ -164,8 +170,9 @@ public final class LiverTumorModel {
         Autograd.withoutGradients { netB!(Variable(tumorInput(hu, mask: mask)), training: false).value.sigmoid() } * mask
     }
 
-    /// Liver and tumor probabilities [B, 1, S, S] for a batch of HU slices (no gradients).
-    /// In the cascade the tumor probability is zero outside the liver mask (B never looks there).
+    /// Liver and tumor probabilities [B, 1, S, S] for a batch of HU slices with their
+    /// neighbours, as `logitsA` takes them (no gradients). In the cascade the tumor
+    /// probability is zero outside the liver mask (B never looks there; it sees the slices alone).
     public func predict(hu: Tensor) -> (liver: Tensor, tumor: Tensor) {
         switch kind {
         case .oneStep:
@@ -174,7 +181,7 @@ public final class LiverTumorModel {
             return (parts[1] + parts[2], parts[2])
         case .cascade, .joint:
             let za = logitsA(hu)
-            return (za.sigmoid(), tumorProbability(hu: hu, mask: mask(fromLiverLogits: za)))
+            return (za.sigmoid(), tumorProbability(hu: SliceContext.middle(hu), mask: mask(fromLiverLogits: za)))
         }
     }
 }

@@ -92,6 +92,13 @@ public final class Predictor {
                                          to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
                 }
             }
+            // A's input: the slices with their neighbours along z, when the model looks at them.
+            let huA = model.liverContext == 0 ? hu : SliceContext.stack(ks, radius: model.liverContext, depth: nz, size: s) { k, out in
+                native.withUnsafeMutableBufferPointer { buf in
+                    volume.plane(k, of: reo, into: buf)
+                    SliceResize.bilinear(UnsafeBufferPointer(buf), width: nx, height: ny, region: region, to: out, width: s, height: s)
+                }
+            }
             var t0 = ProcessStats.now()
             let liverProb: Tensor, withLiver: [Int]
             var tumorProb: Tensor? = nil
@@ -99,10 +106,10 @@ public final class Predictor {
             var scanTumor: [Int: [Float]] = [:]
             switch model.kind {
             case .oneStep:
-                (liverProb, tumorProb) = model.predict(hu: hu)
+                (liverProb, tumorProb) = model.predict(hu: huA)
                 withLiver = Array(ks.indices)
             case .cascade, .joint:
-                liverProb = model.logitsA(hu).sigmoid()
+                liverProb = model.logitsA(huA).sigmoid()
                 let mask = liverProb.map { $0 >= self.liverThreshold ? 1 : 0 }
                 withLiver = ks.indices.filter { n in (0..<sp).contains { mask[flat: n * sp + $0] > 0 } }
                 times["liver"]! += ProcessStats.now() - t0

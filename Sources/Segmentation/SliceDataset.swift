@@ -1,6 +1,7 @@
 import Foundation
 import MedicalImage
 import Support
+import Tensor
 
 /// Training slices kept compactly: HU as Int16 and labels as UInt8 at the model's input
 /// size (2 + 1 bytes a pixel instead of 4 + 4), so LiTS-sized datasets fit in memory without
@@ -17,6 +18,15 @@ public final class SliceDataset {
     public private(set) var caseNames: [String] = []
     /// The cascade's liver mask M from network A for each slice (set before training B).
     public var predictedLiver: [UInt8]?
+    /// Neighbours kept on each side of every slice along z, for network A's input
+    /// (`TrainingConfig.liverContext`).
+    public let context: Int
+    /// For slice i, its 2·`context` neighbours (−context…−1, 1…context, clamped at the
+    /// volume's ends): a slice index when the neighbour is itself one of the slices (liver
+    /// slices are contiguous, so nearly always), else −(n + 1) for slice n of `extraHU`.
+    private var neighbours: [Int] = []
+    /// Neighbours that are not slices themselves, HU as Int16.
+    private var extraHU: [Int16] = []
 
     public var count: Int { caseOfSlice.count }
 
@@ -32,18 +42,20 @@ public final class SliceDataset {
         Standardization.of(zip(hu, labels).lazy.filter { $0.1 >= 1 }.map { window(Float($0.0)) })
     }
 
-    public init(size: Int) {
-        precondition(size > 0, "SliceDataset: size must be positive")
+    public init(size: Int, context: Int = 0) {
+        precondition(size > 0 && context >= 0, "SliceDataset: size must be positive and context not negative")
         self.size = size
+        self.context = context
     }
 
     /// Reads, checks and slices `cases`. Slices with liver are all kept (the seed trains on
     /// those); slices without liver are sampled at `nonLiverFraction` of that number so the
     /// model also learns to answer "no liver".
     /// With `bodyCrop` each case's slices are cut to its body's square (`SliceRegion.body`).
-    public convenience init(cases: [CaseFiles], size: Int, nonLiverFraction: Double, bodyCrop: Bool = false, seed: UInt64,
-                            progressLabel: String? = nil) throws {
-        self.init(size: size)
+    /// With `context`, each slice also keeps that many neighbours on each side.
+    public convenience init(cases: [CaseFiles], size: Int, nonLiverFraction: Double, bodyCrop: Bool = false, context: Int = 0,
+                            seed: UInt64, progressLabel: String? = nil) throws {
+        self.init(size: size, context: context)
         let bar = progressLabel.map { ProgressBar(total: cases.count, label: $0) }
         for (ci, c) in cases.enumerated() {
             try add(c, nonLiverFraction: nonLiverFraction, bodyCrop: bodyCrop, rng: SeededRNG(seed: seed, stream: UInt64(ci)))
@@ -96,31 +108,77 @@ public final class SliceDataset {
         caseNames.append(c.name)
         var fbuf = [Float](repeating: 0, count: pixels)
         var lbuf = [UInt8](repeating: 0, count: pixels)
-        hu.reserveCapacity(hu.count + chosen.count * pixels)
-        labels.reserveCapacity(labels.count + chosen.count * pixels)
-        for k in chosen {
+        func resized(_ k: Int) -> [Int16] {
             image.voxels.withUnsafeBufferPointer { src in
                 fbuf.withUnsafeMutableBufferPointer { dst in
                     SliceResize.bilinear(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
                                          region: region, to: dst, width: size, height: size)
                 }
             }
+            return fbuf.map(Self.int16)
+        }
+        let first = count
+        hu.reserveCapacity(hu.count + chosen.count * pixels)
+        labels.reserveCapacity(labels.count + chosen.count * pixels)
+        for k in chosen {
             lab.voxels.withUnsafeBufferPointer { src in
                 lbuf.withUnsafeMutableBufferPointer { dst in
                     SliceResize.nearest(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
                                         region: region, to: dst, width: size, height: size)
                 }
             }
-            hu.append(contentsOf: fbuf.map(Self.int16))
+            hu.append(contentsOf: resized(k))
             labels.append(contentsOf: lbuf)
             caseOfSlice.append(caseIndex)
             sliceInCase.append(k)
         }
+        guard context > 0 else { return }
+        let slot = Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ($1, first + $0) })
+        var extraSlot: [Int: Int] = [:]
+        for k in chosen {
+            for o in SliceContext.offsets(context) {
+                let z = SliceContext.neighbour(k, o, depth: nz)
+                if let i = slot[z] {
+                    neighbours.append(i)
+                } else if let e = extraSlot[z] {
+                    neighbours.append(-(e + 1))
+                } else {
+                    let e = extraHU.count / pixels
+                    extraSlot[z] = e
+                    extraHU.append(contentsOf: resized(z))
+                    neighbours.append(-(e + 1))
+                }
+            }
+        }
+    }
+
+    /// Network A's input for slices `idx`: [n, 2·context + 1, S, S], the slice itself in the
+    /// middle channel and its neighbours in z order around it.
+    func liverInput(_ idx: [Int]) -> Tensor {
+        let p = pixels, c = 2 * context + 1
+        let t = Tensor(uninitializedShape: [idx.count, c, size, size])
+        let w = t.writePointer
+        for (n, i) in idx.enumerated() {
+            for (ch, src) in contextHU(i).enumerated() {
+                let dst = w + (n * c + ch) * p
+                src.withUnsafeBufferPointer { s in for j in 0..<p { dst[j] = Float(s[j]) } }
+            }
+        }
+        return t
+    }
+
+    /// HU of slice i and its neighbours, in z order (the slice alone without context).
+    func contextHU(_ i: Int) -> [ArraySlice<Int16>] {
+        guard context > 0 else { return [hu[range(i)]] }
+        let refs = neighbours[(i * 2 * context)..<((i + 1) * 2 * context)]
+        let around = refs.map { r in r >= 0 ? hu[range(r)] : extraHU[range(-r - 1)] }
+        return Array(around.prefix(context)) + [hu[range(i)]] + Array(around.suffix(context))
     }
 
     /// Appends one slice already at the model size (B's crops are built this way).
     func append(hu h: UnsafeBufferPointer<Float>, labels l: UnsafeBufferPointer<Float>, caseName: String, slice k: Int) {
         precondition(h.count == pixels && l.count == pixels, "SliceDataset.append: slice is not \(size)×\(size)")
+        precondition(context == 0, "SliceDataset.append: slices appended one by one have no neighbours")
         if caseNames.last != caseName { caseNames.append(caseName) }
         hu.append(contentsOf: h.map(Self.int16))
         labels.append(contentsOf: l.map { UInt8($0) })

@@ -143,9 +143,9 @@ public final class Trainer {
         trainCases = try pick(manifest.trainCases)
         validationCases = try pick(manifest.validationCases)
         trainSet = try SliceDataset(cases: trainCases, size: c.size, nonLiverFraction: c.nonLiverFraction, bodyCrop: model.bodyCrop,
-                                    seed: c.seed, progressLabel: quiet ? nil : "loading training cases  ")
+                                    context: model.liverContext, seed: c.seed, progressLabel: quiet ? nil : "loading training cases  ")
         valSet = try SliceDataset(cases: validationCases, size: c.size, nonLiverFraction: c.nonLiverFraction, bodyCrop: model.bodyCrop,
-                                  seed: c.seed &+ 99, progressLabel: quiet || validationCases.isEmpty ? nil : "loading validation cases")
+                                  context: model.liverContext, seed: c.seed &+ 99, progressLabel: quiet || validationCases.isEmpty ? nil : "loading validation cases")
         if isNew && c.kind != .oneStep && c.standardizeTumorInput == true {
             // From the true liver (label ≥ 1) of the training slices: known before A is trained,
             // and the same for the cascade and joint training.
@@ -358,10 +358,10 @@ public final class Trainer {
         var loss: Variable
         switch p.nets {
         case .oneStep:
-            let z = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
+            let z = model.netA(Variable(model.windowed(b.liverInput, model.liverWindow)), training: true)
             loss = Losses.crossEntropy(logits: z, labels: b.classes, weighting: p.stage2 ? .balanced : .none)
         case .liver:
-            let z = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
+            let z = model.netA(Variable(model.windowed(b.liverInput, model.liverWindow)), training: true)
             loss = binaryLoss(z, b.liver, .none)
         case .tumor:
             // B learns tumor inside the liver that A found: input w(M·X), target M·B (eq. 2.2's B̄).
@@ -379,7 +379,7 @@ public final class Trainer {
             // Eq. 2.1: B's input is built from A's current output; the threshold blocks
             // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
             // and B from (1 − c)·L_B.
-            let za = model.netA(Variable(model.windowed(b.hu, model.liverWindow)), training: true)
+            let za = model.netA(Variable(model.windowed(b.liverInput, model.liverWindow)), training: true)
             let v = model.tumorView(hu: b.hu, mask: model.mask(fromLiverLogits: za.value), also: [b.tumor])
             let (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             let zb = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
@@ -403,7 +403,16 @@ public final class Trainer {
             // B starts from A's features (it looks at the same CT); only its head starts fresh.
             let a = Dictionary(uniqueKeysWithValues: model.netA.namedVariables(prefix: "").map { ($0.0, $0.1) })
             for (name, v) in b.namedVariables(prefix: "") where !name.hasPrefix("head") {
-                if let src = a[name], src.value.shape == v.value.shape { v.value = src.value }
+                guard let src = a[name] else { continue }
+                if src.value.shape == v.value.shape {
+                    v.value = src.value
+                } else if src.value.rank == 4 && v.value.shape[1] == 1 && src.value.shape[0] == v.value.shape[0] {
+                    // A's first convolution also reads the neighbouring slices; B sees one slice,
+                    // and where the neighbours look like it (most of the liver) A's response is
+                    // that of the weights summed over its input channels.
+                    let parts = src.value.splitChannels(Array(repeating: 1, count: src.value.shape[1]))
+                    v.value = parts.dropFirst().reduce(parts[0], +)
+                }
             }
             say("network B starts from network A's weights (its head excepted)")
         }
@@ -432,8 +441,7 @@ public final class Trainer {
         let bar = quiet ? nil : ProgressBar(total: data.count, label: "liver masks for B     ")
         for start in stride(from: 0, to: data.count, by: bs) {
             let idx = Array(start..<min(data.count, start + bs))
-            let hu = data.huTensor(idx)
-            let m = model.mask(fromLiverLogits: model.logitsA(hu))
+            let m = model.mask(fromLiverLogits: model.logitsA(data.liverInput(idx)))
             for j in 0..<(idx.count * p) { masks[start * p + j] = m[flat: j] > 0 ? 1 : 0 }
             bar?.advance(idx.count)
         }
@@ -451,7 +459,7 @@ public final class Trainer {
         for start in stride(from: 0, to: valSet.count, by: bs) {
             let idx = Array(start..<min(valSet.count, start + bs))
             let truth = valSet.labels[(start * p)..<((start + idx.count) * p)]
-            let hu = valSet.huTensor(idx)
+            let hu = valSet.liverInput(idx)
             if crops {
                 liver(model.logitsA(hu).sigmoid(), truth)
             } else {

@@ -5,6 +5,8 @@ import Tensor
 struct TrainingBatch {
     /// HU [B, 1, S, S].
     var hu: Tensor
+    /// Network A's input: HU with the slices' neighbours [B, 2·context + 1, S, S] (`hu` itself without context).
+    var liverInput: Tensor
     /// Class indices 0/1/2 [B, S, S] (one-step).
     var classes: Tensor
     /// Liver incl. tumor (label ≥ 1) [B, 1, S, S] (network A).
@@ -15,27 +17,28 @@ struct TrainingBatch {
     var mask: Tensor?
 
     init(_ data: SliceDataset, indices: [Int], augmentation: Augmentation, rng: inout SeededRNG) {
-        let s = data.size, p = s * s, b = indices.count
-        hu = Tensor(uninitializedShape: [b, 1, s, s])
+        let s = data.size, p = s * s, b = indices.count, c = 2 * data.context + 1
+        liverInput = Tensor(uninitializedShape: [b, c, s, s])
         classes = Tensor(uninitializedShape: [b, s, s])
         liver = Tensor(uninitializedShape: [b, 1, s, s])
         tumor = Tensor(uninitializedShape: [b, 1, s, s])
         mask = data.predictedLiver == nil ? nil : Tensor(uninitializedShape: [b, 1, s, s])
-        let hp = hu.writePointer, cp = classes.writePointer, lp = liver.writePointer, tp = tumor.writePointer
+        let ap = liverInput.writePointer, cp = classes.writePointer, lp = liver.writePointer, tp = tumor.writePointer
         let mp = mask?.writePointer
         for (n, i) in indices.enumerated() {
             let r = data.range(i)
-            var h = data.hu[r].map { Float($0) }
+            var h = data.contextHU(i).flatMap { $0.map { Float($0) } }
             var l = Array(data.labels[r])
             var m: [UInt8]? = data.predictedLiver.map { Array($0[r]) }
             augmentation.apply(hu: &h, labels: &l, mask: &m, size: s, rng: &rng)
+            for j in 0..<(c * p) { ap[n * c * p + j] = h[j] }
             for j in 0..<p {
-                hp[n * p + j] = h[j]
                 cp[n * p + j] = Float(l[j])
                 lp[n * p + j] = l[j] >= 1 ? 1 : 0
                 tp[n * p + j] = l[j] == 2 ? 1 : 0
                 if let mp, let m { mp[n * p + j] = Float(m[j]) }
             }
         }
+        hu = SliceContext.middle(liverInput)
     }
 }

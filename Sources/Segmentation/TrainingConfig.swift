@@ -66,6 +66,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// slice. On by default: it costs no training time and one pass over the scan at inference;
     /// the demo's phantoms fill 75–100 % of the slice, so there it gains little (README).
     public var bodyCrop: Bool? = true
+    /// Network A (the one-step network) also sees this many slices on each side of its slice,
+    /// as input channels (`SliceContext`). nil (runs saved before the option existed): 0, the
+    /// seed's single slice.
+    public var liverContext: Int? = 1
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -131,6 +135,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let q = tumorPatch, !(q > 0 && q <= size && q % (1 << depth) == 0) {
             throw SegmentationError("tumor patch \(q) must be a positive multiple of 2^depth = \(1 << depth) no larger than the size \(size)")
         }
+        if let z = liverContext, !(0...4).contains(z) { throw SegmentationError("liver context must be 0…4 slices on each side, got \(z)") }
         if let t = tumorSliceShare, !(0...1).contains(t) { throw SegmentationError("tumor slice share must be in [0, 1], got \(t)") }
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
         if centerTumorInput == true && standardizeTumorInput == true {

@@ -29,8 +29,7 @@ extension SliceDataset {
                     liver = Tensor(uninitializedShape: [idx.count, 1, s, s])
                     for (n, i) in idx.enumerated() { for j in 0..<p { liver.writePointer[n * p + j] = source.labels[i * p + j] >= 1 ? 1 : 0 } }
                 } else {
-                    let hu = source.huTensor(idx)
-                    liver = model.logitsA(hu).sigmoid()
+                    liver = model.logitsA(source.liverInput(idx)).sigmoid()
                 }
                 let ks = idx.map { source.sliceInCase[$0] }
                 let inputs = image.voxels.withUnsafeBufferPointer { v in

@@ -93,9 +93,9 @@ struct BenchSegment: ParsableCommand {
             describe = "trained \(manifest.training.kind.rawValue) model \(model), \(m.size)², F=\(manifest.training.unet.filters)"
         } else {
             let unet = UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: 4, dropout: 0.4)
-            liverTumor = LiverTumorModel(kind: .cascade, size: modelSize, unet: unet, seed: 1)
-            // As a model trained with the defaults: the networks see the body's square, so the
-            // timing includes the pass over the scan that finds it.
+            // As a model trained with the defaults: A sees its slice's neighbours, and the
+            // networks see the body's square, so the timing includes the pass over the scan that finds it.
+            liverTumor = LiverTumorModel(kind: .cascade, size: modelSize, unet: unet, liverContext: TrainingConfig().liverContext ?? 0, seed: 1)
             liverTumor.bodyCrop = TrainingConfig().bodyCrop ?? false
             describe = "untrained cascade, \(modelSize)², F=\(filters), liver threshold calibrated to "
                 + (liverShare.map { String(format: "%.0f%% of slices", 100 * $0) } ?? "the phantom's liver slices")
@@ -198,21 +198,21 @@ struct BenchSegment: ParsableCommand {
         let (nx, ny, nz) = (volume.shape[0], volume.shape[1], volume.shape[2])
         let plane = nx * ny, s = model.size, sp = s * s
         let picks = Array(Set((0..<min(32, nz)).map { $0 * nz / min(32, nz) })).sorted()
-        let hu = Tensor(uninitializedShape: [picks.count, 1, s, s])
         let region = SliceRegion.view(bodyCrop: model.bodyCrop, of: volume)
-        volume.voxels.withUnsafeBufferPointer { src in
-            for (n, k) in picks.enumerated() {
+        let hu = volume.voxels.withUnsafeBufferPointer { src in
+            SliceContext.stack(picks, radius: model.liverContext, depth: nz, size: s) { k, out in
                 SliceResize.bilinear(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
-                                     region: region, to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
+                                     region: region, to: out, width: s, height: s)
             }
         }
+        let c = hu.shape[1]
         var maxima: [Float] = []
         // In the timed run's batch size: a larger one would leave larger scratch buffers and
         // primitives behind and count them in the timed run's memory.
         for start in stride(from: 0, to: picks.count, by: batch) {
             let m = min(batch, picks.count - start)
-            let part = Tensor(uninitializedShape: [m, 1, s, s])
-            (part.writePointer).update(from: hu.readPointer + start * sp, count: m * sp)
+            let part = Tensor(uninitializedShape: [m, c, s, s])
+            (part.writePointer).update(from: hu.readPointer + start * c * sp, count: m * c * sp)
             let p = model.logitsA(part).sigmoid()
             for i in 0..<m {
                 maxima.append(UnsafeBufferPointer(start: p.readPointer + i * sp, count: sp).max()!)

@@ -44,6 +44,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Add this weight × soft Dice to the liver and tumor networks' cross-entropy (cascade, joint).") var diceWeight: Float?
     @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
     @Option(help: "Share of the tumor network's training slices drawn from slices with tumor (0…1; default: as they come).") var tumorSliceShare: Double?
+    @Option(help: "Neighbouring slices on each side that the liver network also sees, as input channels (0: the seed's single slice; default 1).") var liverContext: Int?
     @Option(help: "Train the tumor network on patches of this side (half centred on a lesion) instead of its whole view.") var tumorPatch: Int?
     @Flag(help: "Standardize the tumor network's input by the training livers' mean and spread (stored with the model).") var standardizeTumorInput = false
     @Flag(inversion: .prefixedNo, help: "Centre the tumor network's input on each slice's liver (default: on; --no-center-tumor-input gives the seed's w(M·X)).")
@@ -93,6 +94,7 @@ struct TrainCommand: ParsableCommand {
             if let diceWeight { c.diceWeight = diceWeight }
             if tumorInitFromLiver { c.tumorInitFromLiver = true }
             if let tumorSliceShare { c.tumorSliceShare = tumorSliceShare }
+            if let liverContext { c.liverContext = liverContext }
             if let tumorPatch { c.tumorPatch = tumorPatch }
             if let v = centerTumorInput { c.centerTumorInput = v }
             if standardizeTumorInput { c.standardizeTumorInput = true; c.centerTumorInput = centerTumorInput ?? false }

@@ -68,6 +68,14 @@ import Testing
         for (name, v) in t.model.netB!.namedVariables(prefix: "") {
             if name.hasPrefix("head") {
                 #expect(v.value.scalars == before.first { $0.0 == name }!.1, "\(name)")
+            } else if v.value.shape != t.model.netA.namedVariables(prefix: "").first(where: { $0.0 == name })!.1.value.shape {
+                // A's first convolution reads the slice and its 2 neighbours; B's, the slice
+                // alone: B gets A's weights summed over the 3 input channels.
+                let w = t.model.netA.namedVariables(prefix: "").first { $0.0 == name }!.1.value
+                #expect(w.shape[1] == 3 && v.value.shape == [w.shape[0], 1, w.shape[2], w.shape[3]], "\(name)")
+                for o in 0..<w.shape[0] { for y in 0..<w.shape[2] { for x in 0..<w.shape[3] {
+                    #expect(v.value[o, 0, y, x] == w[o, 0, y, x] + w[o, 1, y, x] + w[o, 2, y, x])
+                } } }
             } else {
                 #expect(v.value.scalars == a[name], "\(name)")
             }
