@@ -152,9 +152,10 @@ public final class SliceDataset {
         }
     }
 
-    /// Network A's input for slices `idx`: [n, 2·context + 1, S, S], the slice itself in the
-    /// middle channel and its neighbours in z order around it.
-    func liverInput(_ idx: [Int]) -> Tensor {
+    /// HU of slices `idx` as a float batch [n, 2·context + 1, S, S]: the slice itself in the
+    /// middle channel and its neighbours in z order around it (network A's input; [n, 1, S, S]
+    /// without context).
+    func stack(_ idx: [Int]) -> Tensor {
         let p = pixels, c = 2 * context + 1
         let t = Tensor(uninitializedShape: [idx.count, c, size, size])
         let w = t.writePointer

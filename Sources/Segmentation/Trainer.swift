@@ -441,7 +441,7 @@ public final class Trainer {
         let bar = quiet ? nil : ProgressBar(total: data.count, label: "liver masks for B     ")
         for start in stride(from: 0, to: data.count, by: bs) {
             let idx = Array(start..<min(data.count, start + bs))
-            let m = model.mask(fromLiverLogits: model.logitsA(data.liverInput(idx)))
+            let m = model.mask(fromLiverLogits: model.logitsA(data.stack(idx)))
             for j in 0..<(idx.count * p) { masks[start * p + j] = m[flat: j] > 0 ? 1 : 0 }
             bar?.advance(idx.count)
         }
@@ -459,7 +459,7 @@ public final class Trainer {
         for start in stride(from: 0, to: valSet.count, by: bs) {
             let idx = Array(start..<min(valSet.count, start + bs))
             let truth = valSet.labels[(start * p)..<((start + idx.count) * p)]
-            let hu = valSet.liverInput(idx)
+            let hu = valSet.stack(idx)
             if crops {
                 liver(model.logitsA(hu).sigmoid(), truth)
             } else {
@@ -472,7 +472,7 @@ public final class Trainer {
         for start in stride(from: 0, to: tv.count, by: bs) {
             let idx = Array(start..<min(tv.count, start + bs))
             let mask = tv.maskTensor(idx)
-            tumor(mask, model.tumorProbability(crops: tv.huTensor(idx), mask: mask), tv.labels[(start * p)..<((start + idx.count) * p)])
+            tumor(mask, model.tumorProbability(crops: tv.stack(idx), mask: mask), tv.labels[(start * p)..<((start + idx.count) * p)])
         }
     }
 

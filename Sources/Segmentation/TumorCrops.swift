@@ -29,7 +29,7 @@ extension SliceDataset {
                     liver = Tensor(uninitializedShape: [idx.count, 1, s, s])
                     for (n, i) in idx.enumerated() { for j in 0..<p { liver.writePointer[n * p + j] = source.labels[i * p + j] >= 1 ? 1 : 0 } }
                 } else {
-                    liver = model.logitsA(source.liverInput(idx)).sigmoid()
+                    liver = model.logitsA(source.stack(idx)).sigmoid()
                 }
                 let ks = idx.map { source.sliceInCase[$0] }
                 let inputs = image.voxels.withUnsafeBufferPointer { v in
@@ -54,17 +54,6 @@ extension SliceDataset {
         bar?.finish()
         out.predictedLiver = masks
         return out
-    }
-
-    /// HU of slices `idx` as a float batch [n, 1, S, S].
-    func huTensor(_ idx: [Int]) -> Tensor {
-        let p = pixels
-        let t = Tensor(uninitializedShape: [idx.count, 1, size, size])
-        let w = t.writePointer
-        hu.withUnsafeBufferPointer { src in
-            for (n, i) in idx.enumerated() { for j in 0..<p { w[n * p + j] = Float(src[i * p + j]) } }
-        }
-        return t
     }
 
     /// The predicted liver masks of slices `idx` as a float batch [n, 1, S, S].

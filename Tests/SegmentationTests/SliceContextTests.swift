@@ -43,7 +43,7 @@ import Testing
                                labels: dir.appendingPathComponent("segmentation-0.nii.gz"))]
         let data = try SliceDataset(cases: files, size: 4, nonLiverFraction: 0, context: 1, seed: 1)
         #expect(data.sliceInCase == [1, 2, 3])
-        let stack = data.liverInput([0, 1, 2])
+        let stack = data.stack([0, 1, 2])
         #expect(stack.shape == [3, 3, 4, 4])
         for (n, ks) in [[0, 1, 2], [1, 2, 3], [2, 3, 4]].enumerated() {
             for (c, k) in ks.enumerated() {
@@ -58,7 +58,7 @@ import Testing
         #expect(batch.hu[0, 0, 1, 1] == 300 && batch.hu[1, 0, 1, 1] == 100)
         // Without context the dataset is the seed's: one channel.
         let plain = try SliceDataset(cases: files, size: 4, nonLiverFraction: 0, seed: 1)
-        #expect(plain.liverInput([0]).shape == [1, 1, 4, 4] && plain.liverInput([2])[0, 0, 0, 0] == 300)
+        #expect(plain.stack([0]).shape == [1, 1, 4, 4] && plain.stack([2])[0, 0, 0, 0] == 300)
     }
 
     /// The channels of a slice move together: augmenting a two-channel slice equals
