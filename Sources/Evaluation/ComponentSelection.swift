@@ -1,9 +1,6 @@
 /// Component selection for post-processing (the segmentation pipeline keeps the largest
 /// liver component), built on the same 26-connected labelling the lesion metrics use.
 extension Components {
-    /// Sets every labelled voxel outside the largest component to 0, in place (a separate
-    /// whole-volume mask would cost another byte per voxel at the end of a segmentation, when
-    /// memory peaks). Ties go to the lowest-numbered component.
     /// For each component, how many of its voxels (by index into the full grid) satisfy `test`.
     public func voxelCounts(in shape: [Int], where test: (Int) -> Bool) -> [Int] {
         var counts = [Int](repeating: 0, count: sizes.count)
@@ -17,6 +14,9 @@ extension Components {
         forEachVoxel(shape: shape) { c, idx in if dropped[c - 1] { labels[idx] = value } }
     }
 
+    /// Sets every labelled voxel outside the largest component to 0, in place (a separate
+    /// whole-volume mask would cost another byte per voxel at the end of a segmentation, when
+    /// memory peaks). Ties go to the lowest-numbered component.
     public func clearAllButLargest(_ labels: inout [UInt8], shape: [Int]) {
         guard let best = sizes.indices.max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { return }
         forEachVoxel(shape: shape) { c, idx in if c != best + 1 { labels[idx] = 0 } }

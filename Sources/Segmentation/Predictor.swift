@@ -70,7 +70,8 @@ public final class Predictor {
         let voxelCount = canon.voxelCount
         var labels = [UInt8](repeating: 0, count: voxelCount)
         var prob: [Float]? = tumorProbability ? [Float](repeating: 0, count: voxelCount) : nil
-        var planes = [Float](repeating: 0, count: batchSize * plane)
+        // The batch's scan planes, for B's crops from the scan.
+        var planes = [Float](repeating: 0, count: model.tumorCropFromScan ? batchSize * plane : 0)
         var times = ["liver": 0.0, "tumor": 0.0, "post": 0.0]
         let savedL = model.liverThreshold
         model.liverThreshold = liverThreshold
@@ -81,23 +82,34 @@ public final class Predictor {
         let region = model.region(width: nx, height: ny, depth: nz, spacing: (canon.spacing[0], canon.spacing[1])) { k, out in volume.plane(k, of: reo, into: out) }
         times["liver"]! += ProcessStats.now() - tRegion
 
-        for start in stride(from: 0, to: nz, by: batchSize) {
-            let ks = Array(start..<min(nz, start + batchSize))
-            let hu = Tensor(uninitializedShape: [ks.count, 1, s, s])
-            planes.withUnsafeMutableBufferPointer { dst in
-                for (n, k) in ks.enumerated() {
-                    let out = UnsafeMutableBufferPointer(rebasing: dst[(n * plane)..<((n + 1) * plane)])
-                    volume.plane(k, of: reo, into: out)
-                    SliceResize.bilinear(UnsafeBufferPointer(out), width: nx, height: ny, region: region,
-                                         to: UnsafeMutableBufferPointer(start: hu.writePointer + n * sp, count: sp), width: s, height: s)
+        // Slice k at the model size (and as the scan stores it, for B's crops from the scan),
+        // read and resized once however many of A's stacks it is in: with neighbours each
+        // slice is in up to 2·liverContext + 1 of them.
+        var cache: [Int: (view: [Float], scan: [Float]?)] = [:]
+        func slice(_ k: Int) -> (view: [Float], scan: [Float]?) {
+            if let c = cache[k] { return c }
+            var view = [Float](repeating: 0, count: sp)
+            native.withUnsafeMutableBufferPointer { buf in
+                volume.plane(k, of: reo, into: buf)
+                view.withUnsafeMutableBufferPointer {
+                    SliceResize.bilinear(UnsafeBufferPointer(buf), width: nx, height: ny, region: region, to: $0, width: s, height: s)
                 }
             }
-            // A's input: the slices with their neighbours along z, when the model looks at them.
-            let huA = model.liverContext == 0 ? hu : SliceContext.stack(ks, radius: model.liverContext, depth: nz, size: s) { k, out in
-                native.withUnsafeMutableBufferPointer { buf in
-                    volume.plane(k, of: reo, into: buf)
-                    SliceResize.bilinear(UnsafeBufferPointer(buf), width: nx, height: ny, region: region, to: out, width: s, height: s)
-                }
+            let c = (view: view, scan: model.tumorCropFromScan ? native : nil)
+            cache[k] = c
+            return c
+        }
+
+        for start in stride(from: 0, to: nz, by: batchSize) {
+            let ks = Array(start..<min(nz, start + batchSize))
+            cache = cache.filter { $0.key >= start - model.liverContext }
+            // A's input: the slices with their neighbours along z (the slices alone without context); B's, the slices.
+            let huA = SliceContext.stack(ks, radius: model.liverContext, depth: nz, size: s) { k, out in
+                slice(k).view.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: sp) }
+            }
+            let hu = SliceContext.middle(huA)
+            if model.tumorCropFromScan {
+                for (n, k) in ks.enumerated() { planes.replaceSubrange((n * plane)..<((n + 1) * plane), with: slice(k).scan!) }
             }
             var t0 = ProcessStats.now()
             let liverProb: Tensor, withLiver: [Int]

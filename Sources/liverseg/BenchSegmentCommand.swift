@@ -93,9 +93,8 @@ struct BenchSegment: ParsableCommand {
             describe = "trained \(manifest.training.kind.rawValue) model \(model), \(m.size)², F=\(manifest.training.unet.filters)"
         } else {
             let unet = UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: 4, dropout: 0.4)
-            // As a model trained with the defaults: A sees its slice's neighbours (three planes
-            // read and resized per slice), and the networks see the body's square, so the timing
-            // includes the pass over the scan that finds it.
+            // As a model trained with the defaults: A sees its slice's neighbours, and the
+            // networks see the body's square, so the timing includes the pass over the scan that finds it.
             liverTumor = LiverTumorModel(kind: .cascade, size: modelSize, unet: unet, liverContext: TrainingConfig().liverContext ?? 0, seed: 1)
             liverTumor.bodyCrop = TrainingConfig().bodyCrop ?? false
             describe = "untrained cascade, \(modelSize)², F=\(filters), liver threshold calibrated to "
