@@ -5,13 +5,13 @@ import Dispatch
 @inlinable
 public func parallelFor(_ count: Int, minChunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
     let chunks = min(ProcessInfoCores.count, max(1, count / minChunk))
-    if chunks <= 1 { body(0..<count); return }
+    if chunks <= 1 { Denormals.flushed { body(0..<count) }; return }
     let per = (count + chunks - 1) / chunks
     withoutActuallyEscaping(body) { body in
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let lo = c * per
             let hi = min(count, lo + per)
-            if lo < hi { body(lo..<hi) }
+            if lo < hi { Denormals.flushed { body(lo..<hi) } }
         }
     }
 }
