@@ -6,8 +6,8 @@ import CDNNL
 /// Gradients and weight updates shrink into that range as a run converges, and arithmetic that
 /// meets a denormal takes a microcode assist on x86 (~100 cycles). The mode is per thread, and
 /// oneDNN 2.6's kernels set it on the threads that run them, but not on the dispatch workers of
-/// the elementwise loops: those computed denormals the slow way, and a chunk's result depended on
-/// which thread ran it. The command-line program sets the mode first thing, so every thread it
+/// the elementwise loops: those computed denormals the slow way, and a chunk's result could depend
+/// on which thread ran it. The command-line program sets the mode first thing, so every thread it
 /// starts inherits it (demo preset: liver epochs after the first ran at 2.0–2.6 steps/s without,
 /// 2.5–2.85 with; docs/experiments.md, session 8). The elementwise loops set it for each chunk
 /// and restore it after, so that a library user's threads keep their own mode.
