@@ -115,6 +115,8 @@ struct KernelTests {
             let (yRef, sRef) = ReferenceKernels.maxPool2x2(x)
             let (y, s) = Kernels.maxPool2x2(x)
             #expect(y.scalars == yRef.scalars, "maxPool2x2 x \(shape)")
+            let yInference = Kernels.maxPool2x2Inference(x)
+            #expect(yInference.shape == yRef.shape && yInference.scalars == yRef.scalars, "maxPool2x2Inference x \(shape)")
             let gy = random(yRef.shape, &rng)
             let gxRef = ReferenceKernels.maxPool2x2Backward(gy, state: sRef)
             let gx = Kernels.maxPool2x2Backward(gy, state: s)

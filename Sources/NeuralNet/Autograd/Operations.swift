@@ -34,6 +34,7 @@ public enum Ops {
     }
 
     public static func maxPool2x2(_ x: Variable) -> Variable {
+        guard Autograd.isRecording && x.requiresGrad else { return Variable(Kernels.maxPool2x2Inference(x.value)) }
         let (y, state) = Kernels.maxPool2x2(x.value)
         return Variable(y, parents: [x]) { gy in [Kernels.maxPool2x2Backward(gy, state: state)] }
     }

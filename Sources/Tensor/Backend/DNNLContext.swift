@@ -201,7 +201,7 @@ struct DNNLOpKey: Hashable {
                           deconvForwardGemm, depthToSpace2x2,
                           convBackwardDataShared, convBackwardWeightsShared, convGradientToBlocked,
                           convForwardPairFirst, convForwardPairSecond,
-                          poolForward, poolBackward }
+                          poolForward, poolForwardInference, poolBackward }
     let kind: Kind
     let sizes: [Int]
     let layout: DNNLLayout

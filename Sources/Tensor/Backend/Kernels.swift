@@ -147,6 +147,14 @@ public enum Kernels {
         return (y, state)
     }
 
+    /// 2×2 max pooling when no gradient will be asked for (nothing kept for a backward pass).
+    public static func maxPool2x2Inference(_ x: Tensor) -> Tensor {
+        let ys = KernelShapes.maxPool2x2(x: x.shape)
+        let y = Tensor(uninitializedShape: ys)
+        DNNLPooling.forwardInference(x: x.shape, y: ys, xp: x.readPointer, yp: y.writePointer)
+        return y
+    }
+
     /// dL/dx (the shape of the pooled input) given dL/dy; the gradient goes to each window's maximum.
     /// Accepts a state from `ReferenceKernels.maxPool2x2` too.
     public static func maxPool2x2Backward(_ gy: Tensor, state: MaxPoolState) -> Tensor {
