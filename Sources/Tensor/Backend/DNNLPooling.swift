@@ -19,39 +19,27 @@ enum DNNLPooling {
         return dnnlPrimitiveDesc(&d, what: what)
     }
 
-    static func forward(x: [Int], y: [Int], xp: UnsafePointer<Float>, yp: UnsafeMutablePointer<Float>) -> MaxPoolState {
+    /// Forward pooling; for training it returns the workspace (a byte per output, the argmax)
+    /// for the backward pass. Without a gradient to come there is none to write or allocate:
+    /// 1.4x faster at [4,16,512,512] (18 ms against 25 ms a call in
+    /// `LIVERSEG_KERNEL_PROFILE=1 liverseg bench unet --size 512 --filters 16`, session 8).
+    static func forward(x: [Int], y: [Int], xp: UnsafePointer<Float>, yp: UnsafeMutablePointer<Float>, training: Bool) -> MaxPoolState? {
         let ctx = DNNLContext.shared
         return ctx.locked {
             let layout = DNNLLayoutRule.pool()
-            let key = DNNLOpKey(kind: .poolForward, sizes: x, layout: layout, threads: ctx.threads)
+            let key = DNNLOpKey(kind: training ? .poolForward : .poolForwardInference, sizes: x, layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
-                let what = "maxPool2x2 x \(KernelShapes.fmt(x))"
-                return DNNLOp(what: what, pd: forwardPD(x: x, y: y, layout: layout, what: what), specs: [
-                    .input(DNNL_ARG_SRC, x, dnnl_nchw), .output(DNNL_ARG_DST, y, dnnl_nchw), .opaque(DNNL_ARG_WORKSPACE),
-                ])
+                let what = "maxPool2x2 x \(KernelShapes.fmt(x))" + (training ? "" : " (inference)")
+                let pd = forwardPD(x: x, y: y, layout: layout, kind: training ? dnnl_forward_training : dnnl_forward_inference, what: what)
+                return DNNLOp(what: what, pd: pd, specs: [.input(DNNL_ARG_SRC, x, dnnl_nchw), .output(DNNL_ARG_DST, y, dnnl_nchw)]
+                                                         + (training ? [.opaque(DNNL_ARG_WORKSPACE)] : []))
             }
+            let io = [UnsafeMutableRawPointer(mutating: xp), UnsafeMutableRawPointer(yp)]
+            guard training else { op.run(io); return nil }
             // The workspace outlives this call (until the backward pass), so it is the state's own.
             let ws = RawBuffer(bytes: op.opaqueBytes[0])
-            op.run([UnsafeMutableRawPointer(mutating: xp), UnsafeMutableRawPointer(yp), ws.pointer])
+            op.run(io + [ws.pointer])
             return MaxPoolState(inputShape: x, outputShape: y, record: .workspace(ws), layout: layout)
-        }
-    }
-
-    /// Without a gradient to come there is no workspace to write (a byte per output, the argmax)
-    /// or to allocate: 1.4x faster at [4,16,512,512] (18 ms against 25 ms a call in
-    /// `LIVERSEG_KERNEL_PROFILE=1 liverseg bench unet --size 512 --filters 16`, session 8).
-    static func forwardInference(x: [Int], y: [Int], xp: UnsafePointer<Float>, yp: UnsafeMutablePointer<Float>) {
-        let ctx = DNNLContext.shared
-        ctx.locked {
-            let layout = DNNLLayoutRule.pool()
-            let key = DNNLOpKey(kind: .poolForwardInference, sizes: x, layout: layout, threads: ctx.threads)
-            let op = ctx.op(key) {
-                let what = "maxPool2x2 x \(KernelShapes.fmt(x)) (inference)"
-                return DNNLOp(what: what, pd: forwardPD(x: x, y: y, layout: layout, kind: dnnl_forward_inference, what: what), specs: [
-                    .input(DNNL_ARG_SRC, x, dnnl_nchw), .output(DNNL_ARG_DST, y, dnnl_nchw),
-                ])
-            }
-            op.run([UnsafeMutableRawPointer(mutating: xp), UnsafeMutableRawPointer(yp)])
         }
     }
 

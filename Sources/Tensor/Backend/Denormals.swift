@@ -17,19 +17,17 @@ public enum Denormals {
 
     /// Runs `body` with the mode set on the calling thread, then restores the thread's own.
     @inline(__always)
-    public static func flushed<R>(_ body: () throws -> R) rethrows -> R {
-        let own = liverseg_denormal_mode()
-        if own == liverseg_flush_bits { return try body() }
-        liverseg_set_denormal_mode(liverseg_flush_bits)
-        defer { liverseg_set_denormal_mode(own) }
-        return try body()
-    }
+    public static func flushed<R>(_ body: () throws -> R) rethrows -> R { try withMode(liverseg_flush_bits, body) }
 
     /// Runs `body` with denormals kept on the calling thread, then restores the thread's mode
     /// (conversions that must be exact, such as a test's reference values).
-    public static func kept<R>(_ body: () throws -> R) rethrows -> R {
+    public static func kept<R>(_ body: () throws -> R) rethrows -> R { try withMode(0, body) }
+
+    @inline(__always)
+    private static func withMode<R>(_ bits: UInt32, _ body: () throws -> R) rethrows -> R {
         let own = liverseg_denormal_mode()
-        liverseg_set_denormal_mode(0)
+        if own == bits { return try body() }
+        liverseg_set_denormal_mode(bits)
         defer { liverseg_set_denormal_mode(own) }
         return try body()
     }

@@ -143,7 +143,7 @@ public enum Kernels {
     public static func maxPool2x2(_ x: Tensor) -> (y: Tensor, state: MaxPoolState) {
         let ys = KernelShapes.maxPool2x2(x: x.shape)
         let y = Tensor(uninitializedShape: ys)
-        let state = DNNLPooling.forward(x: x.shape, y: ys, xp: x.readPointer, yp: y.writePointer)
+        let state = DNNLPooling.forward(x: x.shape, y: ys, xp: x.readPointer, yp: y.writePointer, training: true)!
         return (y, state)
     }
 
@@ -151,7 +151,7 @@ public enum Kernels {
     public static func maxPool2x2Inference(_ x: Tensor) -> Tensor {
         let ys = KernelShapes.maxPool2x2(x: x.shape)
         let y = Tensor(uninitializedShape: ys)
-        DNNLPooling.forwardInference(x: x.shape, y: ys, xp: x.readPointer, yp: y.writePointer)
+        _ = DNNLPooling.forward(x: x.shape, y: ys, xp: x.readPointer, yp: y.writePointer, training: false)
         return y
     }
 
