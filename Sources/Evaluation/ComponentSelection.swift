@@ -10,8 +10,25 @@ extension Components {
 
     /// Sets every voxel of the components whose size `drop` selects to `value`.
     public func relabel(_ labels: inout [UInt8], shape: [Int], to value: UInt8, where drop: (Int) -> Bool) {
-        let dropped = sizes.map(drop)
+        relabelComponents(&labels, shape: shape, to: value) { drop(sizes[$0]) }
+    }
+
+    /// Sets every voxel of the components whose index (0-based, as in `sizes`) `drop` selects to `value`.
+    public func relabelComponents(_ labels: inout [UInt8], shape: [Int], to value: UInt8, where drop: (Int) -> Bool) {
+        let dropped = sizes.indices.map(drop)
         forEachVoxel(shape: shape) { c, idx in if dropped[c - 1] { labels[idx] = value } }
+    }
+
+    /// For each component, the size of the largest component of `inner` with a voxel in it
+    /// (0 for none): with `inner` labelled on a subset of the same voxels, the largest lesion
+    /// core a hysteresis region holds.
+    public func largestInside(_ inner: Components, shape: [Int]) -> [Int] {
+        var largest = [Int](repeating: 0, count: sizes.count)
+        inner.forEachVoxel { c, i, j, k in
+            let mine = label(i, j, k)
+            if mine > 0 { largest[mine - 1] = max(largest[mine - 1], inner.sizes[c - 1]) }
+        }
+        return largest
     }
 
     /// Sets every labelled voxel outside the largest component to 0, in place (a separate

@@ -18,9 +18,10 @@ public struct Augmentation: Codable, Equatable, Sendable {
 
     public static let none: Augmentation = { var a = Augmentation(); a.enabled = false; return a }()
 
-    /// Transforms one square slice (HU, labels and an optional mask) in place. `hu` may hold
-    /// several channels of the slice (its neighbours along z): all move together.
-    func apply(hu: inout [Float], labels: inout [UInt8], mask: inout [UInt8]?, size s: Int, rng: inout SeededRNG) {
+    /// Transforms one square slice (HU, labels, an optional mask and optional soft targets in
+    /// [0, 1], one or more channels) in place. `hu` may hold several channels of the slice (its neighbours along
+    /// z): all move together.
+    func apply(hu: inout [Float], labels: inout [UInt8], mask: inout [UInt8]?, soft: inout [Float]?, size s: Int, rng: inout SeededRNG) {
         guard enabled else { return }
         let angle = rng.uniform(-maxRotationDegrees, maxRotationDegrees) * .pi / 180
         let scale = rng.uniform(scaleRange.lowerBound, scaleRange.upperBound)
@@ -30,7 +31,7 @@ public struct Augmentation: Codable, Equatable, Sendable {
         // Inverse map: output pixel → source position (rotate and scale about the centre).
         let c = Double(s - 1) / 2
         let (ca, sa) = (cos(angle) / scale, sin(angle) / scale)
-        let srcHU = hu, srcLab = labels, srcMask = mask
+        let srcHU = hu, srcLab = labels, srcMask = mask, srcSoft = soft
         for y in 0..<s {
             for x in 0..<s {
                 let dx = Double(flipX ? s - 1 - x : x) - c, dy = Double(flipY ? s - 1 - y : y) - c
@@ -44,6 +45,14 @@ public struct Augmentation: Codable, Equatable, Sendable {
                     func at(_ xx: Int, _ yy: Int) -> Float { xx >= 0 && yy >= 0 && xx < s && yy < s ? srcHU[base + yy * s + xx] : -1000 }
                     let v = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
                     hu[base + o] = v * gain + shift
+                }
+                // Bilinear for soft targets too (a share stays a share); outside they are 0.
+                if let f = srcSoft {
+                    for ch in 0..<(f.count / (s * s)) {
+                        let base = ch * s * s
+                        func at(_ xx: Int, _ yy: Int) -> Float { xx >= 0 && yy >= 0 && xx < s && yy < s ? f[base + yy * s + xx] : 0 }
+                        soft![base + o] = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
+                    }
                 }
                 // Nearest for labels and masks.
                 let nx = Int(sx.rounded()), ny = Int(sy.rounded())

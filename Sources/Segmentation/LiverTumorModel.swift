@@ -18,6 +18,8 @@ public final class LiverTumorModel {
     public var tumorThreshold: Float = 0.5
     /// Smaller tumor components (mL) become liver after segmentation (`TumorOperatingPoint`).
     public var minLesionML = 0.0
+    /// Found lesions reach out to this tumor probability (`PostProcessing.lesions`; nil: none).
+    public var tumorExtentThreshold: Float?
     /// Applied to B's windowed input (nil: the seed's [0, 1] input).
     public var tumorStandardization: Standardization?
     /// B's input is centred on the liver of its own slice (`TrainingConfig.centerTumorInput`).
@@ -107,8 +109,9 @@ public final class LiverTumorModel {
 
     /// What network B looks at for slices `hu` with liver masks `mask` ([n, 1, S, S] each):
     /// the zoomed liver crops when `tumorCrop` is on (slices with an empty mask stay whole),
-    /// with the same crop applied to every other tensor given (e.g. the tumor target).
-    func tumorView(hu: Tensor, mask: Tensor, also others: [Tensor] = []) -> (hu: Tensor, mask: Tensor, others: [Tensor], crops: [LiverCrop?]) {
+    /// with the same crop applied to every other tensor given (e.g. the tumor target; nearest
+    /// for labels, bilinear for `softOthers` such as coverage targets).
+    func tumorView(hu: Tensor, mask: Tensor, also others: [Tensor] = [], softOthers: Bool = false) -> (hu: Tensor, mask: Tensor, others: [Tensor], crops: [LiverCrop?]) {
         let n = hu.shape[0], s = size, p = s * s
         guard tumorCrop else { return (hu, mask, others, Array(repeating: nil, count: n)) }
         let outs = ([hu, mask] + others).map { Tensor(uninitializedShape: $0.shape) }
@@ -119,7 +122,7 @@ public final class LiverTumorModel {
             for (k, (src, dst)) in zip([hu, mask] + others, outs).enumerated() {
                 let sp = UnsafeBufferPointer(start: src.readPointer + i * p, count: p)
                 let dp = UnsafeMutableBufferPointer(start: dst.writePointer + i * p, count: p)
-                if let c { c.crop(sp, into: dp, nearest: k > 0) } else { _ = dp.update(from: sp) }
+                if let c { c.crop(sp, into: dp, nearest: k == 1 || (k > 1 && !softOthers)) } else { _ = dp.update(from: sp) }
             }
         }
         return (outs[0], outs[1], Array(outs.dropFirst(2)), crops)

@@ -10,15 +10,47 @@ public enum PostProcessing {
         components.clearAllButLargest(&labels, shape: shape)
     }
 
-    /// Tumor components (26-connected) under `minML` become liver: on a short-trained model
-    /// most false lesions are a few voxels, and in a case without tumor one of them costs the
-    /// whole per-case Dice. The size is chosen on the validation cases (`TumorOperatingPoint`).
-    public static func removeLesions(smallerThan minML: Double, _ labels: inout [UInt8], shape: [Int], voxelML: Double) {
-        guard minML > 0 else { return }
-        let lesions = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: shape) }
-        lesions.relabel(&labels, shape: shape, to: 1) { !keepsLesion(voxels: $0, voxelML: voxelML, minML: minML) }
+    /// Label of a voxel whose tumor probability lies between the extent and the tumor threshold
+    /// (`lesions`): tumor if it joins a lesion, liver otherwise. Never in a finished label map.
+    public static let tumorExtent: UInt8 = 3
+
+    /// Lesions by hysteresis, from a label map whose tumor (2) marks B's probability ≥ the tumor
+    /// threshold and `tumorExtent` (3) marks it between the extent threshold and that:
+    /// - a lesion is found where a core (a 26-connected component of 2) holds at least `minML`:
+    ///   on a short-trained model most false lesions are a few voxels, and in a case without
+    ///   tumor one of them costs the whole per-case Dice;
+    /// - a found lesion reaches over the component of 2 and 3 around its core: B's
+    ///   probabilities fall off inside a lesion's rim, so one threshold either misses rims or
+    ///   finds more false lesions (Canny's edge hysteresis, for the same reason);
+    /// - all else of 2 and 3 becomes liver.
+    /// Without 3 these are the components of 2 under `minML` turned to liver. Both thresholds and
+    /// the size are chosen on the validation cases (`TumorOperatingPoint`).
+    public static func lesions(_ labels: inout [UInt8], shape: [Int], minML: Double, voxelML: Double) {
+        let regions = LesionRegions(labels, shape: shape)
+        regions.extents.relabelComponents(&labels, shape: shape, to: 1) { !regions.found($0, minML: minML, voxelML: voxelML) }
+        regions.extents.relabelComponents(&labels, shape: shape, to: 2) { regions.found($0, minML: minML, voxelML: voxelML) }
     }
 
-    /// Whether a tumor component of `voxels` voxels survives `removeLesions(smallerThan: minML)`.
+    /// Whether a lesion core of `voxels` voxels is kept by `lesions(minML:)`.
     public static func keepsLesion(voxels: Int, voxelML: Double, minML: Double) -> Bool { Double(voxels) * voxelML >= minML }
+}
+
+/// The regions of `PostProcessing.lesions`: components of tumor and extent voxels, each with
+/// the size of the largest core it holds.
+struct LesionRegions {
+    let extents: Components
+    /// By component of `extents`: voxels of its largest component of tumor (2).
+    let largestCore: [Int]
+
+    init(_ labels: [UInt8], shape: [Int]) {
+        (extents, largestCore) = labels.withUnsafeBufferPointer { v in
+            let extents = Components(v, labels: 2...PostProcessing.tumorExtent, shape: shape)
+            return (extents, extents.largestInside(Components(v, labels: 2...2, shape: shape), shape: shape))
+        }
+    }
+
+    /// Whether region n (0-based) is a lesion: its largest core holds at least `minML`.
+    func found(_ n: Int, minML: Double, voxelML: Double) -> Bool {
+        largestCore[n] > 0 && PostProcessing.keepsLesion(voxels: largestCore[n], voxelML: voxelML, minML: minML)
+    }
 }

@@ -38,13 +38,17 @@ public final class Predictor {
     public var keepLargest = true
     public var liverThreshold: Float
     public var tumorThreshold: Float
-    /// Tumor components under this volume (mL) become liver.
+    /// Found lesions reach out to where B's probability is at least this (≤ `tumorThreshold`;
+    /// nil: the tumor threshold, no reach). See `PostProcessing.lesions`.
+    public var tumorExtentThreshold: Float?
+    /// Lesions whose core (probability ≥ `tumorThreshold`) is under this volume (mL) become liver.
     public var minLesionML: Double
 
     public init(model: LiverTumorModel) {
         self.model = model
         liverThreshold = model.liverThreshold
         tumorThreshold = model.tumorThreshold
+        tumorExtentThreshold = model.tumorExtentThreshold
         minLesionML = model.minLesionML
     }
 
@@ -73,6 +77,7 @@ public final class Predictor {
         // The batch's scan planes, for B's crops from the scan.
         var planes = [Float](repeating: 0, count: model.tumorCropFromScan ? batchSize * plane : 0)
         var times = ["liver": 0.0, "tumor": 0.0, "post": 0.0]
+        let extent = min(tumorExtentThreshold ?? tumorThreshold, tumorThreshold)
         let savedL = model.liverThreshold
         model.liverThreshold = liverThreshold
         defer { model.liverThreshold = savedL }
@@ -173,7 +178,7 @@ public final class Predictor {
                 }
                 let base = k * plane
                 for j in 0..<plane where native[j] >= liverThreshold {
-                    labels[base + j] = hasTumor && tumorNative[j] >= tumorThreshold ? 2 : 1
+                    labels[base + j] = !hasTumor || tumorNative[j] < extent ? 1 : tumorNative[j] >= tumorThreshold ? 2 : PostProcessing.tumorExtent
                 }
                 if prob != nil && hasTumor {
                     for j in 0..<plane { prob![base + j] = tumorNative[j] }
@@ -187,8 +192,9 @@ public final class Predictor {
         BufferPool.trim()
         let t0 = ProcessStats.now()
         let voxelML = canon.voxelML
+        // Lesions first: the liver's components count extent voxels (3) only once they are 1 or 2.
+        PostProcessing.lesions(&labels, shape: canon.shape, minML: minLesionML, voxelML: voxelML)
         PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
-        PostProcessing.removeLesions(smallerThan: minLesionML, &labels, shape: canon.shape, voxelML: voxelML)
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
         let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }
         let tumorVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }

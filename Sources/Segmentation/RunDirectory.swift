@@ -21,6 +21,9 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     /// Tumor components under this volume (mL) become liver (`TumorOperatingPoint`; nil for
     /// runs saved before it was chosen: all kept).
     public var minLesionML: Double?
+    /// Found lesions reach out to where B's probability is at least this (hysteresis,
+    /// `PostProcessing.lesions`; chosen by `TumorOperatingPoint`; nil: the tumor threshold).
+    public var tumorExtentThreshold: Float?
     /// The tumor threshold of the validation ROC, when `tumorThreshold` was then moved by
     /// `TumorOperatingPoint` (nil: it was not).
     public var rocTumorThreshold: Float?
@@ -82,6 +85,7 @@ public struct RunDirectory: Sendable {
         model.liverThreshold = m.liverThreshold
         model.tumorThreshold = m.tumorThreshold
         model.minLesionML = m.minLesionML ?? 0
+        model.tumorExtentThreshold = m.tumorExtentThreshold
         model.tumorStandardization = m.tumorStandardization
         return (model, m)
     }

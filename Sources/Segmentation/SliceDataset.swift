@@ -11,6 +11,11 @@ public final class SliceDataset {
     public let size: Int
     public private(set) var hu: [Int16] = []
     public private(set) var labels: [UInt8] = []
+    /// With `keepsCoverage`: the share of each pixel's footprint on the scan that is liver
+    /// (label ≥ 1), and tumor (label 2), in 1/255 (`SliceResize.coverage`): the networks' soft targets.
+    public private(set) var liverCoverage: [UInt8] = []
+    public private(set) var tumorCoverage: [UInt8] = []
+    public let keepsCoverage: Bool
     /// Index into `caseNames` of each slice's case.
     public private(set) var caseOfSlice: [Int] = []
     /// Each slice's index along the case's (RAS) z axis.
@@ -42,20 +47,22 @@ public final class SliceDataset {
         Standardization.of(zip(hu, labels).lazy.filter { $0.1 >= 1 }.map { window(Float($0.0)) })
     }
 
-    public init(size: Int, context: Int = 0) {
+    public init(size: Int, context: Int = 0, coverage: Bool = false) {
         precondition(size > 0 && context >= 0, "SliceDataset: size must be positive and context not negative")
         self.size = size
         self.context = context
+        keepsCoverage = coverage
     }
 
     /// Reads, checks and slices `cases`. Slices with liver are all kept (the seed trains on
     /// those); slices without liver are sampled at `nonLiverFraction` of that number so the
     /// model also learns to answer "no liver".
     /// With `bodyCrop` each case's slices are cut to its body's square (`SliceRegion.body`).
-    /// With `context`, each slice also keeps that many neighbours on each side.
+    /// With `context`, each slice also keeps that many neighbours on each side; with
+    /// `coverage`, the liver's and the tumor's coverage of each pixel.
     public convenience init(cases: [CaseFiles], size: Int, nonLiverFraction: Double, bodyCrop: Bool = false, context: Int = 0,
-                            seed: UInt64, progressLabel: String? = nil) throws {
-        self.init(size: size, context: context)
+                            coverage: Bool = false, seed: UInt64, progressLabel: String? = nil) throws {
+        self.init(size: size, context: context, coverage: coverage)
         let bar = progressLabel.map { ProgressBar(total: cases.count, label: $0) }
         for (ci, c) in cases.enumerated() {
             try add(c, nonLiverFraction: nonLiverFraction, bodyCrop: bodyCrop, rng: SeededRNG(seed: seed, stream: UInt64(ci)))
@@ -108,6 +115,7 @@ public final class SliceDataset {
         caseNames.append(c.name)
         var fbuf = [Float](repeating: 0, count: pixels)
         var lbuf = [UInt8](repeating: 0, count: pixels)
+        var cbuf = [Float](repeating: 0, count: keepsCoverage ? pixels : 0)
         func resized(_ k: Int) -> [Int16] {
             image.voxels.withUnsafeBufferPointer { src in
                 fbuf.withUnsafeMutableBufferPointer { dst in
@@ -125,6 +133,18 @@ public final class SliceDataset {
                 lbuf.withUnsafeMutableBufferPointer { dst in
                     SliceResize.nearest(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
                                         region: region, to: dst, width: size, height: size)
+                }
+            }
+            if keepsCoverage {
+                for tumor in [false, true] {
+                    lab.voxels.withUnsafeBufferPointer { src in
+                        cbuf.withUnsafeMutableBufferPointer { dst in
+                            SliceResize.coverage(UnsafeBufferPointer(rebasing: src[(k * plane)..<((k + 1) * plane)]), width: nx, height: ny,
+                                                 region: region, to: dst, width: size, height: size) { tumor ? $0 == 2 : $0 >= 1 }
+                        }
+                    }
+                    let q = cbuf.map(Self.share255)
+                    if tumor { tumorCoverage.append(contentsOf: q) } else { liverCoverage.append(contentsOf: q) }
                 }
             }
             hu.append(contentsOf: resized(k))
@@ -176,16 +196,26 @@ public final class SliceDataset {
         return Array(around.prefix(context)) + [hu[range(i)]] + Array(around.suffix(context))
     }
 
-    /// Appends one slice already at the model size (B's crops are built this way).
-    func append(hu h: UnsafeBufferPointer<Float>, labels l: UnsafeBufferPointer<Float>, caseName: String, slice k: Int) {
+    /// Appends one slice already at the model size (B's crops are built this way), with its
+    /// coverage (liver, tumor) when the dataset keeps it.
+    func append(hu h: UnsafeBufferPointer<Float>, labels l: UnsafeBufferPointer<Float>,
+                coverage: (liver: UnsafeBufferPointer<Float>, tumor: UnsafeBufferPointer<Float>)? = nil, caseName: String, slice k: Int) {
         precondition(h.count == pixels && l.count == pixels, "SliceDataset.append: slice is not \(size)×\(size)")
         precondition(context == 0, "SliceDataset.append: slices appended one by one have no neighbours")
+        precondition(keepsCoverage == (coverage != nil), "SliceDataset.append: coverage must come exactly when the dataset keeps it")
         if caseNames.last != caseName { caseNames.append(caseName) }
         hu.append(contentsOf: h.map(Self.int16))
         labels.append(contentsOf: l.map { UInt8($0) })
+        if let coverage {
+            liverCoverage.append(contentsOf: coverage.liver.map(Self.share255))
+            tumorCoverage.append(contentsOf: coverage.tumor.map(Self.share255))
+        }
         caseOfSlice.append(caseNames.count - 1)
         sliceInCase.append(k)
     }
+
+    /// A share in [0, 1] as stored: in 1/255.
+    static func share255(_ v: Float) -> UInt8 { UInt8(max(0, min(255, (v * 255).rounded()))) }
 
     /// HU as stored: rounded and clamped to Int16.
     static func int16(_ v: Float) -> Int16 { Int16(max(-32768, min(32767, v.rounded()))) }

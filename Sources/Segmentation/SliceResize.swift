@@ -58,6 +58,57 @@ public enum SliceResize {
         return a * (1 - ty) + b * ty
     }
 
+    /// The share of each output pixel's footprint that `inside` covers, for `region` of a
+    /// row-major `w`×`h` label slice resized to `ow`×`oh`: exact area overlap, computed
+    /// separably (the footprint of output pixel x is [x0 + x·sx, x0 + (x + 1)·sx) in the
+    /// source's continuous coordinates; the edge repeats past the image).
+    ///
+    /// Why: a nearest-neighbour label at the model's resolution says only on which side of the
+    /// boundary one point of the pixel lies. At a downsampling of 2 that point is a corner
+    /// shared by four source pixels, so the label is shifted by half a source pixel, and a
+    /// network trained on it cannot place the boundary between its own pixels. Trained on
+    /// coverage, its probability is a ramp across the boundary whose 0.5 crossing, upsampled
+    /// bilinearly to the scan, falls where the boundary is.
+    public static func coverage<T>(_ src: UnsafeBufferPointer<T>, width w: Int, height h: Int, region r: SliceRegion,
+                                   to dst: UnsafeMutableBufferPointer<Float>, width ow: Int, height oh: Int,
+                                   inside: (T) -> Bool) {
+        precondition(src.count >= w * h && dst.count >= ow * oh, "SliceResize.coverage: buffers too small")
+        let wx = footprints(offset: r.x0, length: r.width, count: ow, limit: w)
+        let wy = footprints(offset: r.y0, length: r.height, count: oh, limit: h)
+        var row = [Float](repeating: 0, count: ow)
+        for y in 0..<oh {
+            for x in 0..<ow { dst[y * ow + x] = 0 }
+            for (j, fy) in wy[y] {
+                for x in 0..<ow {
+                    var a: Float = 0
+                    for (i, fx) in wx[x] where inside(src[j * w + i]) { a += fx }
+                    row[x] = a
+                }
+                for x in 0..<ow { dst[y * ow + x] += fy * row[x] }
+            }
+        }
+    }
+
+    /// For each of `count` output pixels spanning source [offset, offset + length), the source
+    /// indices (clamped to 0..<limit) its footprint overlaps, with the overlapped share.
+    static func footprints(offset: Int, length: Int, count: Int, limit: Int) -> [[(Int, Float)]] {
+        let step = Double(length) / Double(count)
+        return (0..<count).map { x in
+            let lo = Double(offset) + Double(x) * step, hi = lo + step
+            var parts: [(Int, Float)] = []
+            var i = Int(lo.rounded(.down))
+            while Double(i) < hi {
+                let overlap = min(hi, Double(i + 1)) - max(lo, Double(i))
+                if overlap > 0 {
+                    let c = max(0, min(limit - 1, i))
+                    if let last = parts.last, last.0 == c { parts[parts.count - 1].1 += Float(overlap / step) } else { parts.append((c, Float(overlap / step))) }
+                }
+                i += 1
+            }
+            return parts
+        }
+    }
+
     /// Nearest-neighbour resize (labels).
     public static func nearest<T>(_ src: UnsafeBufferPointer<T>, width w: Int, height h: Int,
                                   to dst: UnsafeMutableBufferPointer<T>, width ow: Int, height oh: Int) {

@@ -143,7 +143,8 @@ public final class Trainer {
         trainCases = try pick(manifest.trainCases)
         validationCases = try pick(manifest.validationCases)
         trainSet = try SliceDataset(cases: trainCases, size: c.size, nonLiverFraction: c.nonLiverFraction, bodyCrop: model.bodyCrop,
-                                    context: model.liverContext, seed: c.seed, progressLabel: quiet ? nil : "loading training cases  ")
+                                    context: model.liverContext, coverage: c.kind != .oneStep && c.coverageTargets == true,
+                                    seed: c.seed, progressLabel: quiet ? nil : "loading training cases  ")
         valSet = try SliceDataset(cases: validationCases, size: c.size, nonLiverFraction: c.nonLiverFraction, bodyCrop: model.bodyCrop,
                                   context: model.liverContext, seed: c.seed &+ 99, progressLabel: quiet || validationCases.isEmpty ? nil : "loading validation cases")
         if isNew && c.kind != .oneStep && c.standardizeTumorInput == true {
@@ -294,16 +295,17 @@ public final class Trainer {
         // Scan-resolution crops exist only for slices with liver.
         let data = p.nets == .tumor ? tumorTrainSet ?? trainSet : trainSet
         let withLiver = p.nets == .tumor ? data.slicesWithPredictedLiver : []
-        let order = Self.epochOrder(withLiver.count >= c.batchSize ? withLiver : Array(0..<data.count), cap: c.maxSlicesPerEpoch,
+        let batchSize = p.nets == .liver ? c.liverBatchSize ?? c.batchSize : c.batchSize
+        let order = Self.epochOrder(withLiver.count >= batchSize ? withLiver : Array(0..<data.count), cap: c.maxSlicesPerEpoch,
                                     tumorShare: p.nets == .liver ? nil : c.tumorSliceShare, hasTumor: data.hasTumor, rng: &rng)
-        let steps = (order.count + c.batchSize - 1) / c.batchSize
+        let steps = (order.count + batchSize - 1) / batchSize
         let bar = quiet ? nil : ProgressBar(total: steps, label: "epoch \(e + 1)/\(manifest.totalEpochs) \(p.name)")
         var total = 0.0
         let schedule: LearningRateSchedule = c.learningRateSchedule == "poly" ? .polynomial(total: steps * p.epochs, power: 0.9) : .constant
         let firstStep = phase(of: e).1 * steps
         for s in 0..<steps {
             optimizer!.learningRate = schedule.rate(base: p.learningRate, at: firstStep + s)
-            let idx = Array(order[(s * c.batchSize)..<min(order.count, (s + 1) * c.batchSize)])
+            let idx = Array(order[(s * batchSize)..<min(order.count, (s + 1) * batchSize)])
             let batch = TrainingBatch(data, indices: idx, augmentation: c.augmentation, rng: &rng)
             let loss = step(batch, phase: p, rng: &rng)
             let v = loss.value[flat: 0]
@@ -370,7 +372,7 @@ public final class Trainer {
             if model.tumorCropFromScan {
                 (hu, mask, tumor) = patches(b.hu, b.mask!, b.tumor)
             } else {
-                let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor])
+                let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor], softOthers: c.coverageTargets == true)
                 (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             }
             let z = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
@@ -380,7 +382,7 @@ public final class Trainer {
             // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
             // and B from (1 − c)·L_B.
             let za = model.netA(Variable(model.windowed(b.liverInput, model.liverWindow)), training: true)
-            let v = model.tumorView(hu: b.hu, mask: model.mask(fromLiverLogits: za.value), also: [b.tumor])
+            let v = model.tumorView(hu: b.hu, mask: model.mask(fromLiverLogits: za.value), also: [b.tumor], softOthers: c.coverageTargets == true)
             let (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             let zb = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
             loss = Losses.joint(binaryLoss(za, b.liver, .none), binaryLoss(zb, tumor * mask, tumorWeighting), c: c.jointC)
@@ -517,6 +519,7 @@ public final class Trainer {
         model.minLesionML = 0
         let predictor = Predictor(model: model)
         predictor.tumorThreshold = 1   // the labels' tumor is redrawn from the probability
+        predictor.tumorExtentThreshold = nil
         var cases: [TumorOperatingPoint.Case] = []
         for c in validationCases {
             let (image, truth) = try SliceDataset.loadCase(c)
@@ -528,14 +531,16 @@ public final class Trainer {
         guard let choice = TumorOperatingPoint.choose(cases, thresholds: TumorOperatingPoint.candidates(below: roc)) else { return }
         manifest.minLesionML = choice.minLesionML
         model.minLesionML = choice.minLesionML
+        manifest.tumorExtentThreshold = choice.extentThreshold < choice.threshold ? choice.extentThreshold : nil
+        model.tumorExtentThreshold = manifest.tumorExtentThreshold
         if choice.threshold != roc {
             manifest.rocTumorThreshold = roc
             manifest.tumorThreshold = choice.threshold
             model.tumorThreshold = choice.threshold
             manifest.thresholdSource = "roc-max-dice, tumor by case Dice"
         }
-        say(String(format: "on the validation cases whole: tumor threshold %.3f, lesions from %.2f mL: tumor Dice per case %.3f (ROC threshold, all lesions: %.3f)",
-                   choice.threshold, choice.minLesionML, choice.dice, choice.diceBefore))
+        say(String(format: "on the validation cases whole: tumor threshold %.3f, lesions from %.2f mL reaching to %.3f: tumor Dice per case %.3f (ROC threshold, all lesions: %.3f)",
+                   choice.threshold, choice.minLesionML, choice.extentThreshold, choice.dice, choice.diceBefore))
     }
 
     func finish() throws {

@@ -9,7 +9,8 @@ struct TrainingBatch {
     var liverInput: Tensor
     /// Class indices 0/1/2 [B, S, S] (one-step).
     var classes: Tensor
-    /// Liver incl. tumor (label ≥ 1) [B, 1, S, S] (network A).
+    /// Liver incl. tumor (label ≥ 1) [B, 1, S, S] (network A): 0/1, or the liver's coverage
+    /// of each pixel when the dataset keeps it (the same for `tumor`).
     var liver: Tensor
     /// Tumor (label 2) [B, 1, S, S].
     var tumor: Tensor
@@ -30,12 +31,13 @@ struct TrainingBatch {
             var h = data.contextHU(i).flatMap { $0.map { Float($0) } }
             var l = Array(data.labels[r])
             var m: [UInt8]? = data.predictedLiver.map { Array($0[r]) }
-            augmentation.apply(hu: &h, labels: &l, mask: &m, size: s, rng: &rng)
+            var f: [Float]? = data.keepsCoverage ? (data.liverCoverage[r] + data.tumorCoverage[r]).map { Float($0) / 255 } : nil
+            augmentation.apply(hu: &h, labels: &l, mask: &m, soft: &f, size: s, rng: &rng)
             for j in 0..<(c * p) { ap[n * c * p + j] = h[j] }
             for j in 0..<p {
                 cp[n * p + j] = Float(l[j])
-                lp[n * p + j] = l[j] >= 1 ? 1 : 0
-                tp[n * p + j] = l[j] == 2 ? 1 : 0
+                lp[n * p + j] = f?[j] ?? (l[j] >= 1 ? 1 : 0)
+                tp[n * p + j] = f?[p + j] ?? (l[j] == 2 ? 1 : 0)
                 if let mp, let m { mp[n * p + j] = Float(m[j]) }
             }
         }

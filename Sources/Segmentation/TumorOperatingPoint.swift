@@ -1,14 +1,15 @@
 import Evaluation
 
-/// The tumor threshold and the smallest lesion a model keeps, chosen on its validation cases
+/// The tumor threshold, the smallest lesion a model keeps and how far a found lesion reaches
+/// (the extent threshold of `PostProcessing.lesions`), chosen on its validation cases
 /// segmented whole, for the best mean per-case tumor Dice (LiTS's ranking score).
 ///
 /// The ROC threshold (seed 3.2.1) is the best Dice over validation *pixels*; the per-case mean
 /// is what false lesions ruin (a case without tumor scores 1 with no lesion and 0 with any),
 /// and most of a short-trained B's false lesions are a few voxels. Once small components are
 /// dropped, a lower threshold pays: B's probabilities on lesions stay below 0.5 in a short run.
-/// Ties keep the ROC threshold and the smallest size, so both move only when the validation
-/// cases say so. The threshold is only ever lowered: raising it is what a per-case score on a
+/// Ties keep the ROC threshold, no reach and the smallest size, so each moves only when the
+/// validation cases say so. The threshold is only ever lowered: raising it is what a per-case score on a
 /// few validation cases rewards most (a case without tumor scores 1 for finding nothing), and
 /// on the phantom experiment's split it raised every cascade's threshold (0.66 → 0.8, 0.61 →
 /// 0.7, …) and the test cases lost nearly all their tumor (docs/experiments.md, session 6).
@@ -28,34 +29,40 @@ public enum TumorOperatingPoint {
             self.labels = labels; self.probability = probability; self.truth = truth; self.shape = shape; self.voxelML = voxelML
         }
 
-        /// The labels at tumor threshold `t`: tumor where the liver is and B's probability ≥ t.
-        func labels(at t: Float) -> [UInt8] {
+        /// The labels at tumor threshold `t` and extent threshold `e` ≤ t, before
+        /// `PostProcessing.lesions`: where the liver is, tumor for B's probability ≥ t and
+        /// `tumorExtent` for e ≤ probability < t.
+        func labels(at t: Float, extent e: Float) -> [UInt8] {
             var out = labels
-            for i in out.indices where out[i] >= 1 { out[i] = probability[i] >= t ? 2 : 1 }
+            for i in out.indices where out[i] >= 1 {
+                out[i] = probability[i] >= t ? 2 : probability[i] >= e ? PostProcessing.tumorExtent : 1
+            }
             return out
         }
     }
 
     public struct Choice: Equatable {
-        public var threshold: Float, minLesionML: Double
+        public var threshold: Float, extentThreshold: Float, minLesionML: Double
         /// Mean per-case tumor Dice at the choice, and at the first threshold with every lesion kept.
         public var dice: Double, diceBefore: Double
     }
 
-    /// The (threshold, size) pair of best mean per-case tumor Dice; `thresholds[0]` is the
-    /// incumbent (the ROC threshold). nil for no cases.
+    /// The (threshold, extent, size) of best mean per-case tumor Dice; `thresholds[0]` is the
+    /// incumbent (the ROC threshold). For threshold t the extents are t itself (no reach) and
+    /// every one of `thresholds` below it. nil for no cases.
     public static func choose(_ cases: [Case], thresholds: [Float], sizes: [Double] = sizesML) -> Choice? {
         guard !cases.isEmpty, !thresholds.isEmpty, !sizes.isEmpty else { return nil }
-        var sums = [[Double]](repeating: [Double](repeating: 0, count: sizes.count), count: thresholds.count)
+        let pairs = thresholds.flatMap { t in ([t] + thresholds.filter { $0 < t }).map { (t: t, e: $0) } }
+        var sums = [[Double]](repeating: [Double](repeating: 0, count: sizes.count), count: pairs.count)
         for c in cases {
             let truthVoxels = c.truth.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }
-            for (a, t) in thresholds.enumerated() {
-                let labels = c.labels(at: t)
-                let lesions = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: c.shape) }
-                let hits = lesions.voxelCounts(in: c.shape) { c.truth[$0] == 2 }
+            for (a, pair) in pairs.enumerated() {
+                let labels = c.labels(at: pair.t, extent: pair.e)
+                let regions = LesionRegions(labels, shape: c.shape)
+                let hits = regions.extents.voxelCounts(in: c.shape) { c.truth[$0] == 2 }
                 for (b, minML) in sizes.enumerated() {
                     var tp = 0, predicted = 0
-                    for (n, size) in lesions.sizes.enumerated() where PostProcessing.keepsLesion(voxels: size, voxelML: c.voxelML, minML: minML) {
+                    for (n, size) in regions.extents.sizes.enumerated() where regions.found(n, minML: minML, voxelML: c.voxelML) {
                         tp += hits[n]; predicted += size
                     }
                     sums[a][b] += predicted + truthVoxels == 0 ? 1 : 2 * Double(tp) / Double(predicted + truthVoxels)
@@ -63,8 +70,9 @@ public enum TumorOperatingPoint {
             }
         }
         var best = (a: 0, b: 0)
-        for a in thresholds.indices { for b in sizes.indices where sums[a][b] > sums[best.a][best.b] { best = (a, b) } }
+        for a in pairs.indices { for b in sizes.indices where sums[a][b] > sums[best.a][best.b] { best = (a, b) } }
         let n = Double(cases.count)
-        return Choice(threshold: thresholds[best.a], minLesionML: sizes[best.b], dice: sums[best.a][best.b] / n, diceBefore: sums[0][0] / n)
+        return Choice(threshold: pairs[best.a].t, extentThreshold: pairs[best.a].e, minLesionML: sizes[best.b],
+                      dice: sums[best.a][best.b] / n, diceBefore: sums[0][0] / n)
     }
 }

@@ -17,6 +17,8 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Also write the tumor probability (float32 NIfTI) here (single input only).") var prob: String?
     @Option(help: "Liver threshold (default: the model's).") var thresholdLiver: Float?
     @Option(help: "Tumor threshold (default: the model's).") var thresholdTumor: Float?
+    @Option(help: "Found lesions reach out to where the tumor probability is at least this (hysteresis; default: the model's, chosen on its validation cases; a value ≥ the tumor threshold: no reach).")
+    var thresholdTumorExtent: Float?
     @Flag(inversion: .prefixedNo, help: "Keep only the largest 3-D liver component.") var keepLargest = true
     @Option(help: "Tumor components smaller than this (mL) become liver (default: the model's, chosen on its validation cases; 0 keeps all).")
     var minLesionMl: Double?
@@ -35,6 +37,10 @@ struct SegmentCommand: ParsableCommand {
         predictor.keepLargest = keepLargest
         if let thresholdLiver { predictor.liverThreshold = thresholdLiver }
         if let thresholdTumor { predictor.tumorThreshold = thresholdTumor }
+        if let thresholdTumorExtent {
+            guard (0...1).contains(thresholdTumorExtent) else { throw ValidationError("--threshold-tumor-extent must be in [0, 1], got \(thresholdTumorExtent)") }
+            predictor.tumorExtentThreshold = thresholdTumorExtent
+        }
         if let minLesionMl {
             guard minLesionMl >= 0 && minLesionMl.isFinite else { throw ValidationError("--min-lesion-ml must be ≥ 0, got \(minLesionMl)") }
             predictor.minLesionML = minLesionMl

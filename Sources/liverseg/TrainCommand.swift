@@ -26,6 +26,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dropout in the up path.") var dropout: Float?
     @Flag(help: "Batch normalization.") var batchNorm = false
     @Option(help: "Slices per batch.") var batchSize: Int?
+    @Option(help: "Slices per batch of the cascade's liver network (default: --batch-size).") var liverBatchSize: Int?
     @Option(help: "Epochs of stage 1 (plain cross-entropy).") var epochs: Int?
     @Option(help: "Epochs of stage 2 (balanced or α-weighted tumor loss).") var stage2Epochs: Int?
     @Option(help: "Epochs of the liver network (cascade).") var liverEpochs: Int?
@@ -51,6 +52,8 @@ struct TrainCommand: ParsableCommand {
     var centerTumorInput: Bool?
     @Flag(inversion: .prefixedNo, help: "The networks see the square around the body instead of the whole slice (default: on; off with --tumor-crop scan).")
     var bodyCrop: Bool?
+    @Flag(inversion: .prefixedNo, help: "The liver and tumor networks learn how much of each of their pixels is liver or tumor on the scan, not a 0/1 label (cascade, joint; default: on).")
+    var coverageTargets: Bool?
     @Option(help: "Random seed.") var seed: UInt64?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -70,6 +73,7 @@ struct TrainCommand: ParsableCommand {
             if let dropout { c.dropout = dropout }
             if batchNorm { c.batchNorm = true }
             if let batchSize { c.batchSize = batchSize }
+            if let liverBatchSize { c.liverBatchSize = liverBatchSize }
             if let epochs { c.stage1Epochs = epochs }
             if let stage2Epochs { c.stage2Epochs = stage2Epochs }
             if let liverEpochs { c.liverEpochs = liverEpochs }
@@ -99,6 +103,7 @@ struct TrainCommand: ParsableCommand {
             if let v = centerTumorInput { c.centerTumorInput = v }
             if standardizeTumorInput { c.standardizeTumorInput = true; c.centerTumorInput = centerTumorInput ?? false }
             if let v = bodyCrop { c.bodyCrop = v } else if c.tumorCropFromScan == true { c.bodyCrop = false }
+            if let v = coverageTargets { c.coverageTargets = v }
             if let seed { c.seed = seed }
             trainer = try Trainer.start(data: URL(fileURLWithPath: data), config: c, runDir: URL(fileURLWithPath: out))
         }

@@ -73,7 +73,8 @@ import Testing
         func run(_ hu: [Float]) -> ([Float], [UInt8]) {
             var rng = SeededRNG(seed: 11)
             var h = hu, l = labels, m: [UInt8]? = nil
-            aug.apply(hu: &h, labels: &l, mask: &m, size: s, rng: &rng)
+            var f: [Float]? = nil
+            aug.apply(hu: &h, labels: &l, mask: &m, soft: &f, size: s, rng: &rng)
             return (h, l)
         }
         let (both, l2) = run(a + b)

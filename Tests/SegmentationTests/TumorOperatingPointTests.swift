@@ -19,12 +19,12 @@ import Testing
     @Test func lesionsUnderTheSizeBecomeLiver() {
         // Voxels of 0.01 mL: the 8-voxel lesion is 0.08 mL, the 3-voxel one 0.03 mL.
         var v = Self.labels(trueLesion: true, falseVoxels: 3)
-        PostProcessing.removeLesions(smallerThan: 0.05, &v, shape: Self.shape, voxelML: 0.01)
+        PostProcessing.lesions(&v, shape: Self.shape, minML: 0.05, voxelML: 0.01)
         #expect(v == Self.labels(trueLesion: true, falseVoxels: 0))
         var kept = Self.labels(trueLesion: true, falseVoxels: 3)
-        PostProcessing.removeLesions(smallerThan: 0.03, &kept, shape: Self.shape, voxelML: 0.01)   // 0.03 is not under 0.03
+        PostProcessing.lesions(&kept, shape: Self.shape, minML: 0.03, voxelML: 0.01)   // 0.03 is not under 0.03
         #expect(kept == Self.labels(trueLesion: true, falseVoxels: 3))
-        PostProcessing.removeLesions(smallerThan: 0.09, &kept, shape: Self.shape, voxelML: 0.01)
+        PostProcessing.lesions(&kept, shape: Self.shape, minML: 0.09, voxelML: 0.01)
         #expect(!kept.contains(2) && kept.count == 256)
     }
 
@@ -49,15 +49,51 @@ import Testing
         let a = Self.validationCase(truthLesion: true, onTrue: 0.35, falseVoxels: 2)
         let b = Self.validationCase(truthLesion: false, onTrue: 0, falseVoxels: 3)
         let choice = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.3, 0.7], sizes: [0, 0.05]))
-        #expect(choice == TumorOperatingPoint.Choice(threshold: 0.3, minLesionML: 0.05, dice: 1, diceBefore: 0))
+        #expect(choice == TumorOperatingPoint.Choice(threshold: 0.3, extentThreshold: 0.3, minLesionML: 0.05, dice: 1, diceBefore: 0))
         // Without the size filter the threshold alone gains 0.5 (at 0.7: nothing found at all).
         #expect(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.3, 0.7], sizes: [0])?.threshold == 0.7)
         // Ties keep the incumbent threshold and the smallest size: 0.25 labels what 0.3 does
         // (the stray voxel is at 0.2), and 0.05 and 0.06 mL both drop the false lesions only.
         let tie = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.3, 0.25], sizes: [0.05, 0.06]))
-        #expect(tie.threshold == 0.3 && tie.minLesionML == 0.05 && abs(tie.dice - 1) < 1e-12)
+        #expect(tie.threshold == 0.3 && tie.extentThreshold == 0.3 && tie.minLesionML == 0.05 && abs(tie.dice - 1) < 1e-12)
         #expect(TumorOperatingPoint.choose([], thresholds: [0.5]) == nil)
         // Training offers the ROC threshold and only lower ones.
         #expect(TumorOperatingPoint.candidates(below: 0.32) == [0.32, 0.1, 0.15, 0.2, 0.25, 0.3])
+    }
+
+    /// Voxels of 0.01 mL along row (·, 0, 0): a 2-voxel core (2) at x = 0, 1, extent voxels
+    /// (3) at x = 2 and 4, a 1-voxel core at x = 3 between them; apart, an extent-only voxel
+    /// at (6, 6, 3). Everything else is liver.
+    @Test func lesionsReachFromTheirCoresOverTheExtent() {
+        var v = [UInt8](repeating: 1, count: 256)
+        for (x, l) in [(0, 2), (1, 2), (2, 3), (3, 2), (4, 3)] { v[Self.index(x, 0, 0)] = UInt8(l) }
+        v[Self.index(6, 6, 3)] = 3
+        var lesion = [UInt8](repeating: 1, count: 256)
+        for x in 0..<5 { lesion[Self.index(x, 0, 0)] = 2 }
+        // The largest core holds 0.02 mL: at 0.02 the region around it is one lesion (the
+        // small core joins it); the region without a core becomes liver.
+        var a = v
+        PostProcessing.lesions(&a, shape: Self.shape, minML: 0.02, voxelML: 0.01)
+        #expect(a == lesion)
+        // Over 0.02 no core is large enough: no lesion at all.
+        var b = v
+        PostProcessing.lesions(&b, shape: Self.shape, minML: 0.025, voxelML: 0.01)
+        #expect(b == [UInt8](repeating: 1, count: 256))
+    }
+
+    @Test func extentOfTheBestMeanPerCaseDiceWins() throws {
+        // Case A: the true 8-voxel lesion, its 4 voxels with i = 0 at 0.6 and the other 4 at
+        // 0.3; case B: no tumor, a 3-voxel false region at 0.3 (the stray voxel is at 0.2).
+        // By hand (A, B, mean), all sizes 0:
+        //   t = 0.5, no reach: A 2·4/(4+8) = 2/3, B 1 → 5/6 (the incumbent)
+        //   t = 0.5, reach 0.25: A 1 (the rim joins its core), B 1 (no core there) → 1
+        //   t = 0.25: A 1, B 0 → 1/2
+        var a = Self.validationCase(truthLesion: true, onTrue: 0.3, falseVoxels: 0)
+        for k in 0..<2 { for j in 0..<2 { a.probability[Self.index(0, j, k)] = 0.6 } }
+        var b = Self.validationCase(truthLesion: false, onTrue: 0, falseVoxels: 3)
+        for n in 0..<3 { b.probability[Self.index(4 + n, 4 + n, 2 + n % 2)] = 0.3 }
+        let choice = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.25], sizes: [0]))
+        #expect(choice.threshold == 0.5 && choice.extentThreshold == 0.25 && choice.minLesionML == 0)
+        #expect(abs(choice.dice - 1) < 1e-12 && abs(choice.diceBefore - 5.0 / 6) < 1e-12)
     }
 }
