@@ -19,8 +19,8 @@ public struct Augmentation: Codable, Equatable, Sendable {
     public static let none: Augmentation = { var a = Augmentation(); a.enabled = false; return a }()
 
     /// Transforms one square slice (HU, labels, an optional mask and optional soft targets in
-    /// [0, 1], one or more channels) in place. `hu` may hold several channels of the slice (its neighbours along
-    /// z): all move together.
+    /// [0, 1], one or more channels) in place. `hu` may hold several channels of the slice
+    /// (its neighbours along z): all move together.
     func apply(hu: inout [Float], labels: inout [UInt8], mask: inout [UInt8]?, soft: inout [Float]?, size s: Int, rng: inout SeededRNG) {
         guard enabled else { return }
         let angle = rng.uniform(-maxRotationDegrees, maxRotationDegrees) * .pi / 180

@@ -196,20 +196,14 @@ public final class SliceDataset {
         return Array(around.prefix(context)) + [hu[range(i)]] + Array(around.suffix(context))
     }
 
-    /// Appends one slice already at the model size (B's crops are built this way), with its
-    /// coverage (liver, tumor) when the dataset keeps it.
-    func append(hu h: UnsafeBufferPointer<Float>, labels l: UnsafeBufferPointer<Float>,
-                coverage: (liver: UnsafeBufferPointer<Float>, tumor: UnsafeBufferPointer<Float>)? = nil, caseName: String, slice k: Int) {
+    /// Appends one slice already at the model size (B's crops from the scan are built this
+    /// way; they train on their labels, not on coverage).
+    func append(hu h: UnsafeBufferPointer<Float>, labels l: UnsafeBufferPointer<Float>, caseName: String, slice k: Int) {
         precondition(h.count == pixels && l.count == pixels, "SliceDataset.append: slice is not \(size)×\(size)")
-        precondition(context == 0, "SliceDataset.append: slices appended one by one have no neighbours")
-        precondition(keepsCoverage == (coverage != nil), "SliceDataset.append: coverage must come exactly when the dataset keeps it")
+        precondition(context == 0 && !keepsCoverage, "SliceDataset.append: slices appended one by one have no neighbours or coverage")
         if caseNames.last != caseName { caseNames.append(caseName) }
         hu.append(contentsOf: h.map(Self.int16))
         labels.append(contentsOf: l.map { UInt8($0) })
-        if let coverage {
-            liverCoverage.append(contentsOf: coverage.liver.map(Self.share255))
-            tumorCoverage.append(contentsOf: coverage.tumor.map(Self.share255))
-        }
         caseOfSlice.append(caseNames.count - 1)
         sliceInCase.append(k)
     }

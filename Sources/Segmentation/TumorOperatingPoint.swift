@@ -9,10 +9,12 @@ import Evaluation
 /// and most of a short-trained B's false lesions are a few voxels. Once small components are
 /// dropped, a lower threshold pays: B's probabilities on lesions stay below 0.5 in a short run.
 /// Ties keep the ROC threshold, no reach and the smallest size, so each moves only when the
-/// validation cases say so. The threshold is only ever lowered: raising it is what a per-case score on a
-/// few validation cases rewards most (a case without tumor scores 1 for finding nothing), and
-/// on the phantom experiment's split it raised every cascade's threshold (0.66 → 0.8, 0.61 →
-/// 0.7, …) and the test cases lost nearly all their tumor (docs/experiments.md, session 6).
+/// validation cases say so. The threshold is only ever lowered: raising it is what a per-case
+/// score on a few validation cases rewards most (a case without tumor scores 1 for finding
+/// nothing), and on the phantom experiment's split it raised every cascade's threshold (0.66 →
+/// 0.8, 0.61 → 0.7, …) and the test cases lost nearly all their tumor (docs/experiments.md,
+/// session 6). With two validation cases the reach is chosen by one or two lesions, so it is
+/// the noisiest of the three (docs/experiments.md, session 9).
 public enum TumorOperatingPoint {
     /// Candidate sizes (mL): a 0.05 mL lesion is a sphere 4.6 mm across, 1 mL one of 12 mm.
     public static let sizesML: [Double] = [0, 0.02, 0.05, 0.1, 0.2, 0.5, 1]

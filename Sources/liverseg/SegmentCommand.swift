@@ -20,7 +20,7 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Found lesions reach out to where the tumor probability is at least this (hysteresis; default: the model's, chosen on its validation cases; a value ≥ the tumor threshold: no reach).")
     var thresholdTumorExtent: Float?
     @Flag(inversion: .prefixedNo, help: "Keep only the largest 3-D liver component.") var keepLargest = true
-    @Option(help: "Tumor components smaller than this (mL) become liver (default: the model's, chosen on its validation cases; 0 keeps all).")
+    @Option(help: "Lesions whose core (tumor probability ≥ the tumor threshold) is smaller than this (mL) become liver (default: the model's, chosen on its validation cases; 0 keeps all).")
     var minLesionMl: Double?
     @Option(help: "DICOM series to read when the folder holds several.") var series: String?
     @Option(help: "Slices per batch through the networks (1: the least memory, no slower on 2 cores than larger batches).") var batch: Int = 1
@@ -48,7 +48,7 @@ struct SegmentCommand: ParsableCommand {
         let inputURL = URL(fileURLWithPath: input)
         let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))
         if jobs.count > 1 && prob != nil { throw ValidationError("--prob works with a single input") }
-        FileHandle.standardError.write(Data("model: \(manifest.training.kind.rawValue), \(manifest.training.size)², thresholds liver \(predictor.liverThreshold), tumor \(predictor.tumorThreshold)\n".utf8))
+        FileHandle.standardError.write(Data("model: \(manifest.training.kind.rawValue), \(manifest.training.size)², thresholds liver \(predictor.liverThreshold), tumor \(predictor.tumorThreshold)\(predictor.tumorExtentThreshold.map { ", lesions reaching to \($0)" } ?? "")\n".utf8))
         var failures = 0
         for (src, dst) in jobs {
             do {

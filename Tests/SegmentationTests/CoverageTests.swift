@@ -51,10 +51,7 @@ import Testing
         let img = Volume<Float>(geometry: g, voxels: [Float](repeating: 50, count: g.voxelCount))
         var lab = Volume<UInt8>(geometry: g, voxels: [UInt8](repeating: 0, count: g.voxelCount))
         for j in 2..<6 { for i in 3..<6 { lab[i, j, 0] = i == 5 ? 2 : 1 } }
-        try NIfTI.write(img, to: dir.appendingPathComponent("volume-0.nii.gz"))
-        try NIfTI.write(lab, to: dir.appendingPathComponent("segmentation-0.nii.gz"))
-        let files = [CaseFiles(name: "case-0", image: dir.appendingPathComponent("volume-0.nii.gz"),
-                               labels: dir.appendingPathComponent("segmentation-0.nii.gz"))]
+        let files = try TinyDataset.writeCase(dir, image: img, labels: lab)
         let liverRow: [Float] = [0, 0.5, 1, 0], tumorRow: [Float] = [0, 0, 0.5, 0]
         func expected(_ row: [Float]) -> [Float] { (0..<16).map { ($0 / 4 == 1 || $0 / 4 == 2) ? row[$0 % 4] : 0 } }
 

@@ -37,10 +37,7 @@ import Testing
             img[i, j, k] = Float(100 * k)      // constant per slice: any resize keeps it exactly
             if (1...3).contains(k) && i >= 2 && i < 6 && j >= 2 && j < 6 { lab[i, j, k] = 1 }
         } } }
-        try NIfTI.write(img, to: dir.appendingPathComponent("volume-0.nii.gz"))
-        try NIfTI.write(lab, to: dir.appendingPathComponent("segmentation-0.nii.gz"))
-        let files = [CaseFiles(name: "case-0", image: dir.appendingPathComponent("volume-0.nii.gz"),
-                               labels: dir.appendingPathComponent("segmentation-0.nii.gz"))]
+        let files = try TinyDataset.writeCase(dir, image: img, labels: lab)
         let data = try SliceDataset(cases: files, size: 4, nonLiverFraction: 0, context: 1, seed: 1)
         #expect(data.sliceInCase == [1, 2, 3])
         let stack = data.stack([0, 1, 2])

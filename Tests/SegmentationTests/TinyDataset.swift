@@ -11,6 +11,14 @@ enum TinyDataset {
         return d
     }
 
+    /// Writes one case (LiTS names, case 0) and returns it as the dataset's only case.
+    static func writeCase(_ dir: URL, image: Volume<Float>, labels: Volume<UInt8>) throws -> [CaseFiles] {
+        let (v, s) = (dir.appendingPathComponent("volume-0.nii.gz"), dir.appendingPathComponent("segmentation-0.nii.gz"))
+        try NIfTI.write(image, to: v)
+        try NIfTI.write(labels, to: s)
+        return [CaseFiles(name: "case-0", image: v, labels: s)]
+    }
+
     /// Writes cases 0..<n. `noLiverCase` gets no liver label; `missingLabelsCase` no segmentation file.
     static func write(_ dir: URL, cases n: Int, size: Int = 32, slices: Int = 6, noLiverCase: Int? = nil,
                       missingLabelsCase: Int? = nil, mismatchedCase: Int? = nil) throws {
