@@ -8,15 +8,11 @@ extension Components {
         return counts
     }
 
-    /// Sets every voxel of the components whose size `drop` selects to `value`.
-    public func relabel(_ labels: inout [UInt8], shape: [Int], to value: UInt8, where drop: (Int) -> Bool) {
-        relabelComponents(&labels, shape: shape, to: value) { drop(sizes[$0]) }
-    }
-
-    /// Sets every voxel of the components whose index (0-based, as in `sizes`) `drop` selects to `value`.
-    public func relabelComponents(_ labels: inout [UInt8], shape: [Int], to value: UInt8, where drop: (Int) -> Bool) {
-        let dropped = sizes.indices.map(drop)
-        forEachVoxel(shape: shape) { c, idx in if dropped[c - 1] { labels[idx] = value } }
+    /// Sets every voxel of component n (0-based, as in `sizes`) to `value(n)`, or leaves the
+    /// component as it is where that is nil.
+    public func relabelComponents(_ labels: inout [UInt8], shape: [Int], value: (Int) -> UInt8?) {
+        let values = sizes.indices.map(value)
+        forEachVoxel(shape: shape) { c, idx in if let v = values[c - 1] { labels[idx] = v } }
     }
 
     /// For each component, the size of the largest component of `inner` with a voxel in it

@@ -40,19 +40,16 @@ public struct Augmentation: Codable, Equatable, Sendable {
                 // Bilinear for HU; outside the slice is air.
                 let x0 = Int(floor(sx)), y0 = Int(floor(sy))
                 let tx = Float(sx - Double(x0)), ty = Float(sy - Double(y0))
-                for ch in 0..<(hu.count / (s * s)) {
+                // Channel ch of `f` at the source position, `outside` past the slice's edge.
+                func bilinear(_ f: [Float], _ ch: Int, outside: Float) -> Float {
                     let base = ch * s * s
-                    func at(_ xx: Int, _ yy: Int) -> Float { xx >= 0 && yy >= 0 && xx < s && yy < s ? srcHU[base + yy * s + xx] : -1000 }
-                    let v = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
-                    hu[base + o] = v * gain + shift
+                    func at(_ xx: Int, _ yy: Int) -> Float { xx >= 0 && yy >= 0 && xx < s && yy < s ? f[base + yy * s + xx] : outside }
+                    return (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
                 }
+                for ch in 0..<(hu.count / (s * s)) { hu[ch * s * s + o] = bilinear(srcHU, ch, outside: -1000) * gain + shift }
                 // Bilinear for soft targets too (a share stays a share); outside they are 0.
                 if let f = srcSoft {
-                    for ch in 0..<(f.count / (s * s)) {
-                        let base = ch * s * s
-                        func at(_ xx: Int, _ yy: Int) -> Float { xx >= 0 && yy >= 0 && xx < s && yy < s ? f[base + yy * s + xx] : 0 }
-                        soft![base + o] = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty
-                    }
+                    for ch in 0..<(f.count / (s * s)) { soft![ch * s * s + o] = bilinear(f, ch, outside: 0) }
                 }
                 // Nearest for labels and masks.
                 let nx = Int(sx.rounded()), ny = Int(sy.rounded())

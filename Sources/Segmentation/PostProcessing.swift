@@ -14,6 +14,14 @@ public enum PostProcessing {
     /// (`lesions`): tumor if it joins a lesion, liver otherwise. Never in a finished label map.
     public static let tumorExtent: UInt8 = 3
 
+    /// A liver voxel's label before `lesions`, from B's tumor probability `p` (`hasTumor`: B
+    /// looked at its slice): 2 from the tumor threshold on, `tumorExtent` from the extent
+    /// threshold (≤ the tumor threshold) on, else 1.
+    @inline(__always)
+    public static func liverLabel(tumorProbability p: Float, hasTumor: Bool = true, threshold t: Float, extent e: Float) -> UInt8 {
+        !hasTumor || p < e ? 1 : p >= t ? 2 : tumorExtent
+    }
+
     /// Lesions by hysteresis, from a label map whose tumor (2) marks B's probability ≥ the tumor
     /// threshold and `tumorExtent` (3) marks it between the extent threshold and that:
     /// - a lesion is found where a core (a 26-connected component of 2) holds at least `minML`:
@@ -27,8 +35,7 @@ public enum PostProcessing {
     /// the size are chosen on the validation cases (`TumorOperatingPoint`).
     public static func lesions(_ labels: inout [UInt8], shape: [Int], minML: Double, voxelML: Double) {
         let regions = LesionRegions(labels, shape: shape)
-        regions.extents.relabelComponents(&labels, shape: shape, to: 1) { !regions.found($0, minML: minML, voxelML: voxelML) }
-        regions.extents.relabelComponents(&labels, shape: shape, to: 2) { regions.found($0, minML: minML, voxelML: voxelML) }
+        regions.extents.relabelComponents(&labels, shape: shape) { regions.found($0, minML: minML, voxelML: voxelML) ? 2 : 1 }
     }
 
     /// Whether a lesion core of `voxels` voxels is kept by `lesions(minML:)`.

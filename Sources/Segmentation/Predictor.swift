@@ -178,7 +178,7 @@ public final class Predictor {
                 }
                 let base = k * plane
                 for j in 0..<plane where native[j] >= liverThreshold {
-                    labels[base + j] = !hasTumor || tumorNative[j] < extent ? 1 : tumorNative[j] >= tumorThreshold ? 2 : PostProcessing.tumorExtent
+                    labels[base + j] = PostProcessing.liverLabel(tumorProbability: tumorNative[j], hasTumor: hasTumor, threshold: tumorThreshold, extent: extent)
                 }
                 if prob != nil && hasTumor {
                     for j in 0..<plane { prob![base + j] = tumorNative[j] }

@@ -16,6 +16,8 @@ struct TrainingBatch {
     var tumor: Tensor
     /// The predicted liver mask M (cascade B), if the dataset has one.
     var mask: Tensor?
+    /// `liver` and `tumor` are coverage shares rather than 0/1 labels.
+    let soft: Bool
 
     init(_ data: SliceDataset, indices: [Int], augmentation: Augmentation, rng: inout SeededRNG) {
         let s = data.size, p = s * s, b = indices.count, c = 2 * data.context + 1
@@ -24,6 +26,7 @@ struct TrainingBatch {
         liver = Tensor(uninitializedShape: [b, 1, s, s])
         tumor = Tensor(uninitializedShape: [b, 1, s, s])
         mask = data.predictedLiver == nil ? nil : Tensor(uninitializedShape: [b, 1, s, s])
+        soft = data.keepsCoverage
         let ap = liverInput.writePointer, cp = classes.writePointer, lp = liver.writePointer, tp = tumor.writePointer
         let mp = mask?.writePointer
         for (n, i) in indices.enumerated() {

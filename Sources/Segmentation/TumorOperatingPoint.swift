@@ -36,9 +36,7 @@ public enum TumorOperatingPoint {
         /// `tumorExtent` for e ≤ probability < t.
         func labels(at t: Float, extent e: Float) -> [UInt8] {
             var out = labels
-            for i in out.indices where out[i] >= 1 {
-                out[i] = probability[i] >= t ? 2 : probability[i] >= e ? PostProcessing.tumorExtent : 1
-            }
+            for i in out.indices where out[i] >= 1 { out[i] = PostProcessing.liverLabel(tumorProbability: probability[i], threshold: t, extent: e) }
             return out
         }
     }
