@@ -11,6 +11,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Dropout in the up path (the seed: 0.4).
     public var dropout: Float = 0.4
     public var batchNorm = false
+    /// Negative slope of every activation (`UNetConfig.leakySlope`; nil or 0: the seed's ReLU).
+    public var leakySlope: Float?
     public var batchSize = 4
     /// Slices per batch of the cascade's liver network (nil: `batchSize`).
     public var liverBatchSize: Int?
@@ -94,7 +96,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public init() {}
 
     public var unet: UNetConfig {
-        UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: depth, dropout: dropout, batchNorm: batchNorm)
+        UNetConfig(inChannels: 1, classes: 1, filters: filters, depth: depth, dropout: dropout, batchNorm: batchNorm, leakySlope: leakySlope)
     }
 
     /// Named starting points; every field can still be overridden.
@@ -141,6 +143,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let l = learningRateSchedule, !["constant", "poly"].contains(l) { throw SegmentationError("learning-rate schedule must be constant or poly, got \(l)") }
         guard ["sgd", "adam"].contains(optimizer) else { throw SegmentationError("optimizer must be sgd or adam, got \(optimizer)") }
+        if let s = leakySlope, !(0..<1).contains(s) { throw SegmentationError("leaky slope must be in [0, 1), got \(s)") }
         guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
         guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }
         if let d = diceWeight, !(d >= 0 && d.isFinite) { throw SegmentationError("Dice weight must be ≥ 0, got \(d)") }

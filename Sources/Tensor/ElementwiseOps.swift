@@ -64,10 +64,14 @@ extension Tensor {
         parallelFor(count) { r in for i in r { dst[i] = v } }
     }
 
-    public func relu() -> Tensor { map { max($0, 0) } }
+    /// ReLU; leaky (x·slope below 0) where `negativeSlope` > 0.
+    public func relu(negativeSlope s: Float = 0) -> Tensor { s == 0 ? map { max($0, 0) } : map { $0 > 0 ? $0 : $0 * s } }
 
-    /// Gradient of ReLU: passes `self` (dL/dy) where the ReLU's output `y` was positive.
-    public func reluBackward(output y: Tensor) -> Tensor { combined(with: y, ReLUBackward.self) }
+    /// Gradient of ReLU: passes `self` (dL/dy) where the ReLU's output `y` was positive, and
+    /// dL/dy · slope elsewhere (a leaky ReLU's output has its input's sign, so `y` decides).
+    public func reluBackward(output y: Tensor, negativeSlope s: Float = 0) -> Tensor {
+        s == 0 ? combined(with: y, ReLUBackward.self) : zipWith(y, op: "reluBackward") { g, v in v > 0 ? g : g * s }
+    }
 
     /// Logistic sigmoid, stable for large |x|.
     public func sigmoid() -> Tensor {

@@ -25,6 +25,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Number of poolings.") var depth: Int?
     @Option(help: "Dropout in the up path.") var dropout: Float?
     @Flag(help: "Batch normalization.") var batchNorm = false
+    @Option(help: "Negative slope of the activations (0: the seed's ReLU; e.g. 0.01: leaky ReLU, as nnU-Net).") var leakySlope: Float?
     @Option(help: "Slices per batch.") var batchSize: Int?
     @Option(help: "Slices per batch of the cascade's liver network (default: --batch-size).") var liverBatchSize: Int?
     @Option(help: "Epochs of stage 1 (plain cross-entropy).") var epochs: Int?
@@ -72,6 +73,7 @@ struct TrainCommand: ParsableCommand {
             if let depth { c.depth = depth }
             if let dropout { c.dropout = dropout }
             if batchNorm { c.batchNorm = true }
+            if let leakySlope { c.leakySlope = leakySlope }
             if let batchSize { c.batchSize = batchSize }
             if let liverBatchSize { c.liverBatchSize = liverBatchSize }
             if let epochs { c.stage1Epochs = epochs }

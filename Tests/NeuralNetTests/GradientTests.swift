@@ -20,10 +20,20 @@ import Tensor
         #expect(worst <= 1, "\(text)")
     }
 
-    @Test func conv2dFusedReLU() {
+    @Test(arguments: [Float(0), 0.1])
+    func conv2dFusedReLU(_ slope: Float) {
         let x = param([2, 3, 5, 6], seed: 5), wt = param([4, 3, 3, 3], seed: 6, scale: 0.5), b = param([4], seed: 7)
         let r = G.random([2, 4, 5, 6], seed: 8)
-        let (worst, text) = G.check(inputs: [x, wt, b]) { G.weightedSum(Ops.conv2d(x, wt, b, padding: 1, relu: true), r) }
+        let (worst, text) = G.check(inputs: [x, wt, b]) {
+            G.weightedSum(Ops.conv2d(x, wt, b, padding: 1, relu: true, reluSlope: slope), r)
+        }
+        #expect(worst <= 1, "\(text)")
+    }
+
+    @Test func leakyReLU() {
+        let a = Variable(G.awayFromZero([2, 3, 4, 5], seed: 23), requiresGrad: true)
+        let r = G.random([2, 3, 4, 5], seed: 24)
+        let (worst, text) = G.check(inputs: [a]) { G.weightedSum(Ops.relu(a, negativeSlope: 0.2), r) }
         #expect(worst <= 1, "\(text)")
     }
 

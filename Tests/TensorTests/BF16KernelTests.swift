@@ -84,13 +84,17 @@ struct ConvPairTests {
             let x = BF16KernelTests.random([n, ci, h, w], &rng)
             let w1 = BF16KernelTests.random([co, ci, 3, 3], &rng), b1 = BF16KernelTests.random([co], &rng)
             let w2 = BF16KernelTests.random([co, co, 3, 3], &rng), b2 = BF16KernelTests.random([co], &rng)
-            for relu in [true, false] {
-                let ref = Kernels.conv2d(Kernels.conv2d(x, w1, b1, padding: 1, fuseReLU: relu), w2, b2, padding: 1, fuseReLU: relu)
-                let y = Kernels.conv2dPair(x, w1, b1, w2, b2, padding: 1, fuseReLU: relu, precision: precision)
+            for (relu, slope) in [(true, Float(0)), (false, 0), (true, 0.1)] {
+                // The leaky case against the plain loops, so that the slope's path into oneDNN's post-op is checked independently.
+                let ref = slope > 0
+                    ? ReferenceKernels.conv2d(ReferenceKernels.conv2d(x, w1, b1, padding: 1, fuseReLU: true, reluSlope: slope),
+                                              w2, b2, padding: 1, fuseReLU: true, reluSlope: slope)
+                    : Kernels.conv2d(Kernels.conv2d(x, w1, b1, padding: 1, fuseReLU: relu), w2, b2, padding: 1, fuseReLU: relu)
+                let y = Kernels.conv2dPair(x, w1, b1, w2, b2, padding: 1, fuseReLU: relu, reluSlope: slope, precision: precision)
                 #expect(y.shape == ref.shape)
                 let err = BF16KernelTests.relativeError(y, ref)
                 let tol: Float = precision == .bf16 && Kernels.bf16Supported ? 2e-2 : 1e-5
-                #expect(err <= tol, "pair x \(x.shape) co \(co) relu \(relu) \(precision): relative error \(err)")
+                #expect(err <= tol, "pair x \(x.shape) co \(co) relu \(relu) slope \(slope) \(precision): relative error \(err)")
             }
         }
         if KernelTuning.convLayout == .auto {

@@ -23,6 +23,9 @@ struct KernelReferenceTests {
     @Test func conv2dReLUByHand() {
         let y = ReferenceKernels.conv2d(x, w, Tensor(shape: [1], values: [-15]), padding: 1, fuseReLU: true)
         #expect(y.scalars == [0, 5, 0, 10, 22, 0, 0, 4, 7])
+        // Leaky, slope 0.25: the negatives y − 15 = −11, −2, −11, −15 become a quarter of themselves.
+        let leaky = ReferenceKernels.conv2d(x, w, Tensor(shape: [1], values: [-15]), padding: 1, fuseReLU: true, reluSlope: 0.25)
+        #expect(leaky.scalars == [0, 5, -2.75, 10, 22, -0.5, -2.75, 4, 7])
     }
 
     @Test func conv2dBackwardByHand() {

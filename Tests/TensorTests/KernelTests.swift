@@ -46,11 +46,11 @@ struct KernelTests {
         var rng = SeededRNG(seed: 11)
         for (n, ci, co, h, w, k, p) in Self.convCases {
             let x = Self.random([n, ci, h, w], &rng), wt = Self.random([co, ci, k, k], &rng), b = Self.random([co], &rng)
-            for (bias, relu) in [(true, false), (false, false), (true, true)] {
-                let ref = ReferenceKernels.conv2d(x, wt, bias ? b : nil, padding: p, fuseReLU: relu)
+            for (bias, relu, slope) in [(true, false, Float(0)), (false, false, 0), (true, true, 0), (true, true, 0.1)] {
+                let ref = ReferenceKernels.conv2d(x, wt, bias ? b : nil, padding: p, fuseReLU: relu, reluSlope: slope)
                 Self.bothLayouts { layout in
-                    let y = Kernels.conv2d(x, wt, bias ? b : nil, padding: p, fuseReLU: relu)
-                    Self.expectClose(y, ref, "conv2d \(layout) x \(x.shape) w \(wt.shape) p \(p) bias \(bias) relu \(relu)")
+                    let y = Kernels.conv2d(x, wt, bias ? b : nil, padding: p, fuseReLU: relu, reluSlope: slope)
+                    Self.expectClose(y, ref, "conv2d \(layout) x \(x.shape) w \(wt.shape) p \(p) bias \(bias) relu \(relu) slope \(slope)")
                 }
             }
         }

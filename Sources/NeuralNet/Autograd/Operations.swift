@@ -3,17 +3,17 @@ import Tensor
 /// Differentiable operations on `Variable`s. Each forward calls a kernel; each backward
 /// closure calls the matching backward kernels and keeps only what it needs.
 public enum Ops {
-    /// Convolution (stride 1, zero padding), optionally fused with ReLU.
+    /// Convolution (stride 1, zero padding), optionally fused with ReLU (leaky with slope `reluSlope` > 0).
     /// Runs in `Kernels.inferencePrecision` (fp32 or bf16) when no gradient will be recorded.
-    public static func conv2d(_ x: Variable, _ w: Variable, _ b: Variable?, padding: Int, relu: Bool = false) -> Variable {
+    public static func conv2d(_ x: Variable, _ w: Variable, _ b: Variable?, padding: Int, relu: Bool = false, reluSlope: Float = 0) -> Variable {
         let parents = b.map { [x, w, $0] } ?? [x, w]
         let records = Autograd.isRecording && parents.contains { $0.requiresGrad }
-        let y = Kernels.conv2d(x.value, w.value, b?.value, padding: padding, fuseReLU: relu,
+        let y = Kernels.conv2d(x.value, w.value, b?.value, padding: padding, fuseReLU: relu, reluSlope: reluSlope,
                                precision: records ? .fp32 : Kernels.inferencePrecision)
         let xv = x.value, wv = w.value
         let needInputGrad = x.requiresGrad
         return Variable(y, parents: parents) { [y] gy in
-            let g = relu ? gy.reluBackward(output: y) : gy
+            let g = relu ? gy.reluBackward(output: y, negativeSlope: reluSlope) : gy
             // The first layer's input is the image: skip backward-data there (costly, unused).
             // One call for both gradients: gy is converted to oneDNN's layout once.
             let (gx, gw, gb) = Kernels.conv2dBackward(xv, g, wv, padding: padding, inputGradient: needInputGrad)
@@ -39,9 +39,9 @@ public enum Ops {
         return Variable(y, parents: [x]) { gy in [Kernels.maxPool2x2Backward(gy, state: state)] }
     }
 
-    public static func relu(_ x: Variable) -> Variable {
-        let y = x.value.relu()
-        return Variable(y, parents: [x]) { [y] gy in [gy.reluBackward(output: y)] }
+    public static func relu(_ x: Variable, negativeSlope s: Float = 0) -> Variable {
+        let y = x.value.relu(negativeSlope: s)
+        return Variable(y, parents: [x]) { [y] gy in [gy.reluBackward(output: y, negativeSlope: s)] }
     }
 
     public static func concatChannels(_ parts: [Variable]) -> Variable {

@@ -17,8 +17,8 @@ public final class Conv2D: Module {
         padding = kernel / 2
     }
 
-    public func callAsFunction(_ x: Variable, relu: Bool = false) -> Variable {
-        Ops.conv2d(x, weight, bias, padding: padding, relu: relu)
+    public func callAsFunction(_ x: Variable, relu: Bool = false, reluSlope: Float = 0) -> Variable {
+        Ops.conv2d(x, weight, bias, padding: padding, relu: relu, reluSlope: reluSlope)
     }
 
     public func namedVariables(prefix: String) -> [(String, Variable)] {

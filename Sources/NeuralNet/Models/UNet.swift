@@ -13,11 +13,15 @@ public struct UNetConfig: Codable, Equatable, Sendable {
     /// Dropout in the up path (the seed: 0.4).
     public var dropout: Float
     public var batchNorm: Bool
+    /// Negative slope of the activations: 0 (or nil, for checkpoints saved before the option
+    /// existed) is the seed's ReLU; > 0 a leaky ReLU, as nnU-Net uses (0.01), so that a unit
+    /// pushed below zero everywhere still gets a gradient and can come back.
+    public var leakySlope: Float?
 
     public init(inChannels: Int = 1, classes: Int = 1, filters: Int = 32, depth: Int = 4,
-                dropout: Float = 0.4, batchNorm: Bool = false) {
+                dropout: Float = 0.4, batchNorm: Bool = false, leakySlope: Float? = nil) {
         self.inChannels = inChannels; self.classes = classes; self.filters = filters
-        self.depth = depth; self.dropout = dropout; self.batchNorm = batchNorm
+        self.depth = depth; self.dropout = dropout; self.batchNorm = batchNorm; self.leakySlope = leakySlope
     }
 
     /// Multiply-adds ×2 of every convolution for one forward pass at N×H×W (the FLOPs that
@@ -49,8 +53,10 @@ public struct UNetConfig: Codable, Equatable, Sendable {
 public final class TwoConv: Module {
     let conv1: Conv2D, conv2: Conv2D
     let bn1: BatchNorm2D?, bn2: BatchNorm2D?
+    let slope: Float
 
-    init(_ inC: Int, _ outC: Int, batchNorm: Bool, rng: inout SeededRNG) {
+    init(_ inC: Int, _ outC: Int, batchNorm: Bool, slope: Float = 0, rng: inout SeededRNG) {
+        self.slope = slope
         conv1 = Conv2D(inC, outC, kernel: 3, rng: &rng)
         conv2 = Conv2D(outC, outC, kernel: 3, rng: &rng)
         bn1 = batchNorm ? BatchNorm2D(outC) : nil
@@ -61,14 +67,15 @@ public final class TwoConv: Module {
         if bn1 == nil, !Autograd.isRecording, let b1 = conv1.bias, let b2 = conv2.bias {
             // Inference: both convolutions in one kernel call, the intermediate kept in oneDNN's layout.
             return Variable(Kernels.conv2dPair(x.value, conv1.weight.value, b1.value, conv2.weight.value, b2.value,
-                                               padding: conv1.padding, fuseReLU: true, precision: Kernels.inferencePrecision))
+                                               padding: conv1.padding, fuseReLU: true, reluSlope: slope,
+                                               precision: Kernels.inferencePrecision))
         }
         var h = x
         for (conv, bn) in [(conv1, bn1), (conv2, bn2)] {
             if let bn {
-                h = Ops.relu(bn(conv(h), training: training))
+                h = Ops.relu(bn(conv(h), training: training), negativeSlope: slope)
             } else {
-                h = conv(h, relu: true)   // ReLU fused into the convolution
+                h = conv(h, relu: true, reluSlope: slope)   // ReLU fused into the convolution
             }
         }
         return h
@@ -105,10 +112,10 @@ public final class UNet: Module {
         var rng = SeededRNG(seed: seed)
         let ch = (0...config.depth).map { config.filters << $0 }
         down = (0...config.depth).map { l in
-            TwoConv(l == 0 ? config.inChannels : ch[l - 1], ch[l], batchNorm: config.batchNorm, rng: &rng)
+            TwoConv(l == 0 ? config.inChannels : ch[l - 1], ch[l], batchNorm: config.batchNorm, slope: config.leakySlope ?? 0, rng: &rng)
         }
         up = (0..<config.depth).map { l in ConvTranspose2D(ch[l + 1], ch[l], rng: &rng) }
-        dec = (0..<config.depth).map { l in TwoConv(2 * ch[l], ch[l], batchNorm: config.batchNorm, rng: &rng) }
+        dec = (0..<config.depth).map { l in TwoConv(2 * ch[l], ch[l], batchNorm: config.batchNorm, slope: config.leakySlope ?? 0, rng: &rng) }
         head = Conv2D(ch[0], config.classes, kernel: 1, rng: &rng)
         dropout = Dropout(config.dropout)
         random = RandomSource(seed: seed &+ 0x5EED)

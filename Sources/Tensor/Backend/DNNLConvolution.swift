@@ -22,7 +22,7 @@ enum DNNLConvolution {
     /// The forward op descriptor, also the hint the backward ops need.
     /// `bf16`: source, weights and destination in bfloat16 (inference only; the bias and the
     /// accumulation stay fp32), the caller's fp32 tensors converted by the reorders.
-    static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, layout: DNNLLayout, what: String,
+    static func forwardPD(_ c: Conv, bias: Bool, fuseReLU: Bool, reluSlope: Float = 0, layout: DNNLLayout, what: String,
                           bf16: Bool = false) -> dnnl_primitive_desc_t {
         let ctx = DNNLContext.shared
         let t = tags(layout, weights: dnnl_oihw)
@@ -36,26 +36,26 @@ enum DNNLConvolution {
                                                      dnnl_convolution_direct, &src, &wt, &b, &dst,
                                                      [1, 1], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)], [dnnl_dim_t(c.p), dnnl_dim_t(c.p)]),
                   "dnnl_convolution_forward_desc_init", what)
-        return dnnlPrimitiveDesc(&d, fuseReLU: fuseReLU, what: what)
+        return dnnlPrimitiveDesc(&d, fuseReLU: fuseReLU, reluSlope: reluSlope, what: what)
     }
 
     /// `precision` .bf16 runs the convolution in bfloat16 where its layout is blocked and the CPU
     /// has native bf16 (see `Kernels.inferencePrecision`); everywhere else it runs in fp32.
     static func forward(_ c: Conv, x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
-                        y: UnsafeMutablePointer<Float>, fuseReLU: Bool, precision: KernelPrecision = .fp32) {
+                        y: UnsafeMutablePointer<Float>, fuseReLU: Bool, reluSlope: Float = 0, precision: KernelPrecision = .fp32) {
         let ctx = DNNLContext.shared
         ctx.locked {
             let layout = DNNLLayoutRule.convForward(ci: c.ci, co: c.co, k: c.k)
             let bf16 = precision == .bf16 && layout == .blocked && DNNLContext.bf16Native
-            let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0, bf16 ? 1 : 0],
+            let key = DNNLOpKey(kind: .convForward, sizes: c.sizes + [b == nil ? 0 : 1, fuseReLU ? 1 : 0, Int(reluSlope.bitPattern), bf16 ? 1 : 0],
                                 layout: layout, threads: ctx.threads)
             let op = ctx.op(key) {
-                let what = "conv2d \(c.text)\(fuseReLU ? " + ReLU" : "")\(bf16 ? " (bf16)" : "")"
+                let what = "conv2d \(c.text)\(fuseReLU ? reluSlope > 0 ? " + leaky ReLU \(reluSlope)" : " + ReLU" : "")\(bf16 ? " (bf16)" : "")"
                 let t = tags(.plain, weights: dnnl_oihw)
                 var specs: [DNNLArgSpec] = [.input(DNNL_ARG_SRC, c.x, t.data), .input(DNNL_ARG_WEIGHTS, c.wt, t.weights)]
                 if b != nil { specs.append(.input(DNNL_ARG_BIAS, [c.co], dnnl_x)) }
                 specs.append(.output(DNNL_ARG_DST, c.y, t.data))
-                return DNNLOp(what: what, pd: forwardPD(c, bias: b != nil, fuseReLU: fuseReLU, layout: layout, what: what, bf16: bf16),
+                return DNNLOp(what: what, pd: forwardPD(c, bias: b != nil, fuseReLU: fuseReLU, reluSlope: reluSlope, layout: layout, what: what, bf16: bf16),
                               specs: specs)
             }
             var ptrs = [UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: w)]
@@ -244,30 +244,30 @@ extension DNNLConvolution {
     static func forwardPair(_ c1: Conv, _ c2: Conv, x: UnsafePointer<Float>,
                             w1: UnsafePointer<Float>, b1: UnsafePointer<Float>,
                             w2: UnsafePointer<Float>, b2: UnsafePointer<Float>,
-                            y: UnsafeMutablePointer<Float>, relu: Bool, precision: KernelPrecision) -> Bool {
+                            y: UnsafeMutablePointer<Float>, relu: Bool, reluSlope: Float = 0, precision: KernelPrecision) -> Bool {
         let ctx = DNNLContext.shared
         return ctx.locked {
             guard DNNLLayoutRule.convForward(ci: c1.ci, co: c1.co, k: c1.k) == .blocked,
                   DNNLLayoutRule.convForward(ci: c2.ci, co: c2.co, k: c2.k) == .blocked,
                   KernelTuning.convLayout == .auto, KernelTuning.convPairs else { return false }
             let bf16 = precision == .bf16 && DNNLContext.bf16Native
-            let sizes = c1.sizes + c2.sizes + [relu ? 1 : 0, bf16 ? 1 : 0]
-            let suffix = "\(relu ? " + ReLU" : "")\(bf16 ? " (bf16)" : "")"
+            let sizes = c1.sizes + c2.sizes + [relu ? 1 : 0, Int(reluSlope.bitPattern), bf16 ? 1 : 0]
+            let suffix = "\(relu ? reluSlope > 0 ? " + leaky ReLU \(reluSlope)" : " + ReLU" : "")\(bf16 ? " (bf16)" : "")"
             func mid(_ what: String) -> dnnl_memory_desc_t {
-                let pd = forwardPD(c1, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16)
+                let pd = forwardPD(c1, bias: true, fuseReLU: relu, reluSlope: reluSlope, layout: .blocked, what: what, bf16: bf16)
                 defer { dnnl_primitive_desc_destroy(pd) }
                 return dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, DNNL_ARG_DST)!.pointee
             }
             let first = ctx.op(DNNLOpKey(kind: .convForwardPairFirst, sizes: sizes, layout: .blocked, threads: ctx.threads)) {
                 let what = "conv2d \(c1.text)\(suffix) (pair, blocked output)"
-                return DNNLOp(what: what, pd: forwardPD(c1, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16), specs: [
+                return DNNLOp(what: what, pd: forwardPD(c1, bias: true, fuseReLU: relu, reluSlope: reluSlope, layout: .blocked, what: what, bf16: bf16), specs: [
                     .input(DNNL_ARG_SRC, c1.x, dnnl_nchw), .input(DNNL_ARG_WEIGHTS, c1.wt, dnnl_oihw),
                     .input(DNNL_ARG_BIAS, [c1.co], dnnl_x), .exact(DNNL_ARG_DST, mid(what), isOutput: true),
                 ])
             }
             let second = ctx.op(DNNLOpKey(kind: .convForwardPairSecond, sizes: sizes, layout: .blocked, threads: ctx.threads)) {
                 let what = "conv2d \(c2.text)\(suffix) (pair, blocked input)"
-                return DNNLOp(what: what, pd: forwardPD(c2, bias: true, fuseReLU: relu, layout: .blocked, what: what, bf16: bf16), specs: [
+                return DNNLOp(what: what, pd: forwardPD(c2, bias: true, fuseReLU: relu, reluSlope: reluSlope, layout: .blocked, what: what, bf16: bf16), specs: [
                     .exact(DNNL_ARG_SRC, mid(what), isOutput: false), .input(DNNL_ARG_WEIGHTS, c2.wt, dnnl_oihw),
                     .input(DNNL_ARG_BIAS, [c2.co], dnnl_x), .output(DNNL_ARG_DST, c2.y, dnnl_nchw),
                 ])

@@ -185,9 +185,9 @@ func monotonicSeconds() -> Double {
 }
 
 /// Builds a primitive descriptor for an op descriptor with a user-managed scratchpad (the arena)
-/// and optional fused ReLU.
+/// and optional fused ReLU (leaky where `reluSlope` > 0: oneDNN's relu takes the negative slope as alpha).
 func dnnlPrimitiveDesc(_ desc: UnsafeRawPointer, hint: dnnl_primitive_desc_t? = nil, fuseReLU: Bool = false,
-                       what: @autoclosure () -> String) -> dnnl_primitive_desc_t {
+                       reluSlope: Float = 0, what: @autoclosure () -> String) -> dnnl_primitive_desc_t {
     let ctx = DNNLContext.shared
     var attr: dnnl_primitive_attr_t?
     dnnlCheck(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create", what())
@@ -197,7 +197,7 @@ func dnnlPrimitiveDesc(_ desc: UnsafeRawPointer, hint: dnnl_primitive_desc_t? = 
         var po: dnnl_post_ops_t?
         dnnlCheck(dnnl_post_ops_create(&po), "dnnl_post_ops_create", what())
         defer { dnnl_post_ops_destroy(po) }
-        dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_relu, 0, 0), "dnnl_post_ops_append_eltwise", what())
+        dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_relu, reluSlope, 0), "dnnl_post_ops_append_eltwise", what())
         dnnlCheck(dnnl_primitive_attr_set_post_ops(attr, po), "dnnl_primitive_attr_set_post_ops", what())
     }
     var pd: dnnl_primitive_desc_t?

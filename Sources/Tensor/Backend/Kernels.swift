@@ -9,15 +9,15 @@ import Glibc
 public enum Kernels {
     /// 2-D convolution, stride 1, zero padding `padding`, square kernel K.
     /// x [N,Ci,H,W], w [Co,Ci,K,K] (PyTorch layout), b [Co] or nil → y [N,Co,H+2p-K+1,W+2p-K+1].
-    /// `fuseReLU` applies ReLU to the output (a oneDNN post-op). `precision` .bf16 (for inference
+    /// `fuseReLU` applies ReLU to the output (a oneDNN post-op), leaky with slope `reluSlope` > 0. `precision` .bf16 (for inference
     /// only: there is no bf16 backward) runs 3×3 convolutions in bfloat16 where the CPU has native
     /// bf16, rounding x, w and y to bf16 (relative error ~2⁻⁸); tensors stay fp32 in and out.
     public static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, padding: Int, fuseReLU: Bool = false,
-                              precision: KernelPrecision = .fp32) -> Tensor {
+                              reluSlope: Float = 0, precision: KernelPrecision = .fp32) -> Tensor {
         let ys = KernelShapes.conv2d(x: x.shape, w: w.shape, b: b?.shape, padding: padding)
         let y = Tensor(uninitializedShape: ys)
         DNNLConvolution.forward(conv(x.shape, w.shape, padding), x: x.readPointer, w: w.readPointer, b: b?.readPointer,
-                                y: y.writePointer, fuseReLU: fuseReLU, precision: precision)
+                                y: y.writePointer, fuseReLU: fuseReLU, reluSlope: reluSlope, precision: precision)
         return y
     }
 
@@ -26,17 +26,17 @@ public enum Kernels {
     /// run in oneDNN's blocked layout the intermediate stays in that layout (one reorder in, one
     /// out, instead of four); elsewhere it is two `conv2d` calls. Equal to those within rounding.
     public static func conv2dPair(_ x: Tensor, _ w1: Tensor, _ b1: Tensor, _ w2: Tensor, _ b2: Tensor, padding: Int,
-                                  fuseReLU: Bool = true, precision: KernelPrecision = .fp32) -> Tensor {
+                                  fuseReLU: Bool = true, reluSlope: Float = 0, precision: KernelPrecision = .fp32) -> Tensor {
         let ms = KernelShapes.conv2d(x: x.shape, w: w1.shape, b: b1.shape, padding: padding)
         let ys = KernelShapes.conv2d(x: ms, w: w2.shape, b: b2.shape, padding: padding)
         let y = Tensor(uninitializedShape: ys)
         if DNNLConvolution.forwardPair(conv(x.shape, w1.shape, padding), conv(ms, w2.shape, padding), x: x.readPointer,
                                        w1: w1.readPointer, b1: b1.readPointer, w2: w2.readPointer, b2: b2.readPointer,
-                                       y: y.writePointer, relu: fuseReLU, precision: precision) {
+                                       y: y.writePointer, relu: fuseReLU, reluSlope: reluSlope, precision: precision) {
             return y
         }
-        let m = conv2d(x, w1, b1, padding: padding, fuseReLU: fuseReLU, precision: precision)
-        return conv2d(m, w2, b2, padding: padding, fuseReLU: fuseReLU, precision: precision)
+        let m = conv2d(x, w1, b1, padding: padding, fuseReLU: fuseReLU, reluSlope: reluSlope, precision: precision)
+        return conv2d(m, w2, b2, padding: padding, fuseReLU: fuseReLU, reluSlope: reluSlope, precision: precision)
     }
 
     /// Precision for convolutions run without gradient recording (inference): `Ops.conv2d` passes

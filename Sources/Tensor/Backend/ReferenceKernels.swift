@@ -2,7 +2,7 @@
 /// They are the independent reference the oneDNN kernels are tested against, and they work where
 /// oneDNN is unavailable. Slow: meant for small shapes.
 public enum ReferenceKernels {
-    public static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, padding: Int, fuseReLU: Bool = false) -> Tensor {
+    public static func conv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor?, padding: Int, fuseReLU: Bool = false, reluSlope: Float = 0) -> Tensor {
         let ys = KernelShapes.conv2d(x: x.shape, w: w.shape, b: b?.shape, padding: padding)
         let (n, ci, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, k, ho, wo) = (ys[1], w.shape[2], ys[2], ys[3])
@@ -26,7 +26,7 @@ public enum ReferenceKernels {
                                 }
                             }
                         }
-                        if fuseReLU { acc = max(acc, 0) }
+                        if fuseReLU && acc < 0 { acc *= Double(reluSlope) }
                         yp[((in_ * co + o) * ho + oy) * wo + ox] = Float(acc)
                     }
                 }
