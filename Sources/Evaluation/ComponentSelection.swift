@@ -27,6 +27,13 @@ extension Components {
         return largest
     }
 
+    /// For each component, how many planes of the third axis it spans (last − first + 1).
+    public func sliceSpans() -> [Int] {
+        var first = [Int](repeating: Int.max, count: sizes.count), last = [Int](repeating: Int.min, count: sizes.count)
+        forEachVoxel { c, _, _, k in first[c - 1] = min(first[c - 1], k); last[c - 1] = max(last[c - 1], k) }
+        return sizes.indices.map { last[$0] - first[$0] + 1 }
+    }
+
     /// Sets every labelled voxel outside the largest component to 0, in place (a separate
     /// whole-volume mask would cost another byte per voxel at the end of a segmentation, when
     /// memory peaks). Ties go to the lowest-numbered component.

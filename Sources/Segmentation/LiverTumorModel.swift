@@ -18,6 +18,8 @@ public final class LiverTumorModel {
     public var tumorThreshold: Float = 0.5
     /// Smaller tumor components (mL) become liver after segmentation (`TumorOperatingPoint`).
     public var minLesionML = 0.0
+    /// Lesions spanning fewer slices become liver (`TrainingConfig.minLesionSlices`).
+    public var minLesionSlices = 1
     /// Found lesions reach out to this tumor probability (`PostProcessing.lesions`; nil: none).
     public var tumorExtentThreshold: Float?
     /// Applied to B's windowed input (nil: the seed's [0, 1] input).
@@ -65,6 +67,7 @@ public final class LiverTumorModel {
                   tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, liverContext: c.liverContext ?? 0, seed: c.seed)
         centerTumorInput = c.centerTumorInput ?? false
         bodyCrop = c.bodyCrop ?? false
+        minLesionSlices = c.minLesionSlices ?? 1
     }
 
     /// The part of a volume's slices the networks see (the volume in canonical orientation,

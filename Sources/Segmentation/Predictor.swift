@@ -43,6 +43,8 @@ public final class Predictor {
     public var tumorExtentThreshold: Float?
     /// Lesions whose core (probability ≥ `tumorThreshold`) is under this volume (mL) become liver.
     public var minLesionML: Double
+    /// Lesions spanning fewer slices become liver.
+    public var minLesionSlices: Int
 
     public init(model: LiverTumorModel) {
         self.model = model
@@ -50,6 +52,7 @@ public final class Predictor {
         tumorThreshold = model.tumorThreshold
         tumorExtentThreshold = model.tumorExtentThreshold
         minLesionML = model.minLesionML
+        minLesionSlices = model.minLesionSlices
     }
 
     /// Labels (0/1/2) on the input's grid, and optionally the tumor probability there.
@@ -193,7 +196,7 @@ public final class Predictor {
         let t0 = ProcessStats.now()
         let voxelML = canon.voxelML
         // Lesions first: the liver's components count extent voxels (3) only once they are 1 or 2.
-        PostProcessing.lesions(&labels, shape: canon.shape, minML: minLesionML, voxelML: voxelML)
+        PostProcessing.lesions(&labels, shape: canon.shape, minML: minLesionML, minSlices: minLesionSlices, voxelML: voxelML)
         PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
         let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }

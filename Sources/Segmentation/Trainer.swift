@@ -528,7 +528,8 @@ public final class Trainer {
                                shape: image.shape, voxelML: image.geometry.voxelML))
         }
         let roc = manifest.tumorThreshold
-        guard let choice = TumorOperatingPoint.choose(cases, thresholds: TumorOperatingPoint.candidates(below: roc)) else { return }
+        guard let choice = TumorOperatingPoint.choose(cases, thresholds: TumorOperatingPoint.candidates(below: roc),
+                                                      minSlices: model.minLesionSlices) else { return }
         manifest.minLesionML = choice.minLesionML
         model.minLesionML = choice.minLesionML
         manifest.tumorExtentThreshold = choice.extentThreshold < choice.threshold ? choice.extentThreshold : nil

@@ -80,6 +80,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// on the demo's phantoms it raised held-out liver Dice in 10 of 12 cases (0.934 → 0.939
     /// per case; docs/experiments.md, session 9). nil (runs saved before the option existed): off.
     public var coverageTargets: Bool? = true
+    /// Lesions (after the operating point, `PostProcessing.lesions`) must span at least this many
+    /// slices. 2 by default: a lesion is a 3-D object, and most false lesions of the 2-D tumor
+    /// network lay on a single slice, at the liver's first or last slices where partial volume
+    /// darkens it (docs/experiments.md, session 10). nil (runs saved before the option existed): 1.
+    public var minLesionSlices: Int? = 2
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -150,6 +155,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let q = tumorPatch, !(q > 0 && q <= size && q % (1 << depth) == 0) {
             throw SegmentationError("tumor patch \(q) must be a positive multiple of 2^depth = \(1 << depth) no larger than the size \(size)")
         }
+        if let m = minLesionSlices, m < 1 { throw SegmentationError("lesions must span at least 1 slice, got \(m)") }
         if let z = liverContext, !(0...4).contains(z) { throw SegmentationError("liver context must be 0…4 slices on each side, got \(z)") }
         if let t = tumorSliceShare, !(0...1).contains(t) { throw SegmentationError("tumor slice share must be in [0, 1], got \(t)") }
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }

@@ -50,7 +50,8 @@ public enum TumorOperatingPoint {
     /// The (threshold, extent, size) of best mean per-case tumor Dice; `thresholds[0]` is the
     /// incumbent (the ROC threshold). For threshold t the extents are t itself (no reach) and
     /// every one of `thresholds` below it. nil for no cases.
-    public static func choose(_ cases: [Case], thresholds: [Float], sizes: [Double] = sizesML) -> Choice? {
+    /// `minSlices`: lesions spanning fewer slices are dropped at every candidate, as `segment` will.
+    public static func choose(_ cases: [Case], thresholds: [Float], sizes: [Double] = sizesML, minSlices: Int = 1) -> Choice? {
         guard !cases.isEmpty, !thresholds.isEmpty, !sizes.isEmpty else { return nil }
         let pairs = thresholds.flatMap { t in ([t] + thresholds.filter { $0 < t }).map { (t: t, e: $0) } }
         var sums = [[Double]](repeating: [Double](repeating: 0, count: sizes.count), count: pairs.count)
@@ -62,7 +63,7 @@ public enum TumorOperatingPoint {
                 let hits = regions.extents.voxelCounts(in: c.shape) { c.truth[$0] == 2 }
                 for (b, minML) in sizes.enumerated() {
                     var tp = 0, predicted = 0
-                    for (n, size) in regions.extents.sizes.enumerated() where regions.found(n, minML: minML, voxelML: c.voxelML) {
+                    for (n, size) in regions.extents.sizes.enumerated() where regions.found(n, minML: minML, minSlices: minSlices, voxelML: c.voxelML) {
                         tp += hits[n]; predicted += size
                     }
                     sums[a][b] += predicted + truthVoxels == 0 ? 1 : 2 * Double(tp) / Double(predicted + truthVoxels)

@@ -22,6 +22,8 @@ struct SegmentCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Keep only the largest 3-D liver component.") var keepLargest = true
     @Option(help: "Lesions whose core (tumor probability ≥ the tumor threshold) is smaller than this (mL) become liver (default: the model's, chosen on its validation cases; 0 keeps all).")
     var minLesionMl: Double?
+    @Option(help: "Lesions spanning fewer slices become liver (default: the model's; 1 keeps all).")
+    var minLesionSlices: Int?
     @Option(help: "DICOM series to read when the folder holds several.") var series: String?
     @Option(help: "Slices per batch through the networks (1: the least memory, no slower on 2 cores than larger batches).") var batch: Int = 1
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -44,6 +46,10 @@ struct SegmentCommand: ParsableCommand {
         if let minLesionMl {
             guard minLesionMl >= 0 && minLesionMl.isFinite else { throw ValidationError("--min-lesion-ml must be ≥ 0, got \(minLesionMl)") }
             predictor.minLesionML = minLesionMl
+        }
+        if let minLesionSlices {
+            guard minLesionSlices >= 1 else { throw ValidationError("--min-lesion-slices must be ≥ 1, got \(minLesionSlices)") }
+            predictor.minLesionSlices = minLesionSlices
         }
         let inputURL = URL(fileURLWithPath: input)
         let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))

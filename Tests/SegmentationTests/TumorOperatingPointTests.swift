@@ -1,3 +1,5 @@
+import Evaluation
+import Foundation
 import Testing
 @testable import Segmentation
 
@@ -95,5 +97,45 @@ import Testing
         let choice = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.25], sizes: [0]))
         #expect(choice.threshold == 0.5 && choice.extentThreshold == 0.25 && choice.minLesionML == 0)
         #expect(abs(choice.dice - 1) < 1e-12 && abs(choice.diceBefore - 5.0 / 6) < 1e-12)
+    }
+    /// The false lesion of `labels(falseVoxels: 3)` lies on slices 2 and 3; one of 4 voxels laid
+    /// out flat on slice 1 spans one slice. Voxels of 0.01 mL, no size limit.
+    @Test func lesionsOnFewerSlicesThanTheMinimumBecomeLiver() {
+        var v = Self.labels(trueLesion: true, falseVoxels: 3)     // true lesion: slices 0–1
+        for i in 4..<8 { v[Self.index(i, 0, 1)] = 2 }            // flat: slice 1 only, apart from both
+        let spans = v.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: Self.shape) }.sliceSpans()
+        #expect(spans.sorted() == [1, 2, 2])
+        var one = v
+        PostProcessing.lesions(&one, shape: Self.shape, minML: 0, minSlices: 1, voxelML: 0.01)
+        #expect(one == v)
+        var two = v
+        PostProcessing.lesions(&two, shape: Self.shape, minML: 0, minSlices: 2, voxelML: 0.01)
+        #expect(two == Self.labels(trueLesion: true, falseVoxels: 3))
+        var three = v
+        PostProcessing.lesions(&three, shape: Self.shape, minML: 0, minSlices: 3, voxelML: 0.01)
+        #expect(!three.contains(2))
+    }
+
+    @Test func theOperatingPointIsChosenWithTheSliceRule() throws {
+        // Case A: the true lesion (slices 0–1) at 0.6; case B: no tumor, a flat false lesion of
+        // 4 voxels on slice 1 at 0.6. At t = 0.5, size 0: A 1, B 0 → 1/2 with every lesion kept;
+        // with lesions of 2 slices or more: A 1, B 1 → 1. At t = 0.7 nothing is found: A 0, B 1.
+        let a = Self.validationCase(truthLesion: true, onTrue: 0.6, falseVoxels: 0)
+        var b = Self.validationCase(truthLesion: false, onTrue: 0, falseVoxels: 0)
+        for i in 4..<8 { b.probability[Self.index(i, 0, 1)] = 0.6 }
+        let kept = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.7], sizes: [0]))
+        #expect(kept.threshold == 0.5 && abs(kept.dice - 0.5) < 1e-12)
+        let rule = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.7], sizes: [0], minSlices: 2))
+        #expect(rule.threshold == 0.5 && abs(rule.dice - 1) < 1e-12)
+    }
+
+    @Test func newRunsDropOneSliceLesionsAndOldRunsKeepThem() throws {
+        var c = TrainingConfig()
+        c.filters = 2; c.depth = 1     // the rule, not the networks, is under test
+        #expect(LiverTumorModel(c).minLesionSlices == 2)
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
+        old.removeValue(forKey: "minLesionSlices")
+        let decoded = try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(decoded.minLesionSlices == nil && LiverTumorModel(decoded).minLesionSlices == 1)
     }
 }
