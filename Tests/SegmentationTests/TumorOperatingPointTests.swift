@@ -54,10 +54,10 @@ import Testing
         #expect(choice == TumorOperatingPoint.Choice(threshold: 0.3, extentThreshold: 0.3, minLesionML: 0.05, dice: 1, diceBefore: 0))
         // Without the size filter the threshold alone gains 0.5 (at 0.7: nothing found at all).
         #expect(TumorOperatingPoint.choose([a, b], thresholds: [0.5, 0.3, 0.7], sizes: [0])?.threshold == 0.7)
-        // Ties keep the incumbent threshold and the smallest size: 0.25 labels what 0.3 does
+        // Ties keep the incumbent threshold and take the largest size: 0.25 labels what 0.3 does
         // (the stray voxel is at 0.2), and 0.05 and 0.06 mL both drop the false lesions only.
         let tie = try #require(TumorOperatingPoint.choose([a, b], thresholds: [0.3, 0.25], sizes: [0.05, 0.06]))
-        #expect(tie.threshold == 0.3 && tie.extentThreshold == 0.3 && tie.minLesionML == 0.05 && abs(tie.dice - 1) < 1e-12)
+        #expect(tie.threshold == 0.3 && tie.extentThreshold == 0.3 && tie.minLesionML == 0.06 && abs(tie.dice - 1) < 1e-12)
         #expect(TumorOperatingPoint.choose([], thresholds: [0.5]) == nil)
         // Training offers the ROC threshold and only lower ones.
         #expect(TumorOperatingPoint.candidates(below: 0.32) == [0.32, 0.1, 0.15, 0.2, 0.25, 0.3])
