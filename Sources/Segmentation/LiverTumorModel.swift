@@ -30,8 +30,6 @@ public final class LiverTumorModel {
     public var bodyCrop = false
     /// B sees the zoomed liver crop (`LiverCrop`) rather than the whole slice.
     public let tumorCrop: Bool
-    /// B looks at and learns on the liver mask grown by this many model pixels (`TumorRegion`).
-    public var tumorMargin = 0
     /// B's crop is cut from the scan at its own resolution (`tumorInputsFromScan`) rather
     /// than from the model-size slice. Only the cascade: joint training builds B's input from
     /// A's output of the current step, on the model-size batch.
@@ -70,11 +68,7 @@ public final class LiverTumorModel {
         centerTumorInput = c.centerTumorInput ?? false
         bodyCrop = c.bodyCrop ?? false
         minLesionSlices = c.minLesionSlices ?? 1
-        tumorMargin = c.tumorMargin ?? 0
     }
-
-    /// Where B looks for mask M: M grown by `tumorMargin`.
-    func tumorRegion(_ mask: Tensor) -> Tensor { TumorRegion.grown(mask, radius: tumorMargin) }
 
     /// The part of a volume's slices the networks see (the volume in canonical orientation,
     /// its planes written by `plane`).
@@ -138,9 +132,8 @@ public final class LiverTumorModel {
     }
 
     /// B's tumor probability for slices `hu` with liver masks `mask`, on the slice grid and
-    /// zero outside the mask's `tumorRegion` (B is only asked about the liver).
-    public func tumorProbability(hu: Tensor, mask liver: Tensor) -> Tensor {
-        let mask = tumorRegion(liver)
+    /// zero outside the mask (B is only asked about the liver).
+    public func tumorProbability(hu: Tensor, mask: Tensor) -> Tensor {
         let view = tumorView(hu: hu, mask: mask)
         let pb = Autograd.withoutGradients {
             netB!(Variable(tumorInput(view.hu, mask: view.mask)), training: false).value.sigmoid()

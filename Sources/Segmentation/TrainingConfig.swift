@@ -85,9 +85,6 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// network lay on a single slice, at the liver's first or last slices where partial volume
     /// darkens it (docs/experiments.md, session 10). nil (runs saved before the option existed): 1.
     public var minLesionSlices: Int? = 2
-    /// B looks at and learns on A's liver mask grown by this many model pixels (`TumorRegion`;
-    /// nil or 0: the mask itself, as the seed).
-    public var tumorMargin: Int?
     /// c of the joint loss (eq. 2.1).
     public var jointC: Float = 0.5
     public var liverWindow: IntensityWindow = .liver
@@ -157,10 +154,6 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let d = diceWeight, !(d >= 0 && d.isFinite) { throw SegmentationError("Dice weight must be ≥ 0, got \(d)") }
         if let q = tumorPatch, !(q > 0 && q <= size && q % (1 << depth) == 0) {
             throw SegmentationError("tumor patch \(q) must be a positive multiple of 2^depth = \(1 << depth) no larger than the size \(size)")
-        }
-        if let r = tumorMargin, !(0...16).contains(r) { throw SegmentationError("tumor margin must be 0…16 model pixels, got \(r)") }
-        if (tumorMargin ?? 0) > 0 && tumorCropFromScan == true {
-            throw SegmentationError("the tumor margin works on the model-size slice, not on crops cut from the scan (--tumor-crop scan)")
         }
         if let m = minLesionSlices, m < 1 { throw SegmentationError("lesions must span at least 1 slice, got \(m)") }
         if let z = liverContext, !(0...4).contains(z) { throw SegmentationError("liver context must be 0…4 slices on each side, got \(z)") }

@@ -26,7 +26,6 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dropout in the up path.") var dropout: Float?
     @Flag(help: "Batch normalization.") var batchNorm = false
     @Option(help: "Lesions must span at least this many slices (1 keeps all; the operating point is chosen with the rule).") var minLesionSlices: Int?
-    @Option(help: "Network B looks at and learns on A's liver mask grown by this many model pixels (0: the mask, as the seed).") var tumorMargin: Int?
     @Option(help: "Negative slope of the activations (0: the seed's ReLU; e.g. 0.01: leaky ReLU, as nnU-Net).") var leakySlope: Float?
     @Option(help: "Slices per batch.") var batchSize: Int?
     @Option(help: "Slices per batch of the cascade's liver network (default: --batch-size).") var liverBatchSize: Int?
@@ -77,7 +76,6 @@ struct TrainCommand: ParsableCommand {
             if batchNorm { c.batchNorm = true }
             if let leakySlope { c.leakySlope = leakySlope }
             if let minLesionSlices { c.minLesionSlices = minLesionSlices }
-            if let tumorMargin { c.tumorMargin = tumorMargin }
             if let batchSize { c.batchSize = batchSize }
             if let liverBatchSize { c.liverBatchSize = liverBatchSize }
             if let epochs { c.stage1Epochs = epochs }
