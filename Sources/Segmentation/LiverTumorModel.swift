@@ -40,7 +40,7 @@ public final class LiverTumorModel {
 
     public init(kind: ModelKind, size: Int, unet: UNetConfig, liverWindow: IntensityWindow = .liver,
                 tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, tumorCropFromScan: Bool = false,
-                liverContext: Int = 0, seed: UInt64) {
+                liverContext: Int = 0, tumorBatchNorm: Bool? = nil, seed: UInt64) {
         self.kind = kind
         self.liverContext = liverContext
         self.tumorCrop = tumorCrop
@@ -57,6 +57,7 @@ public final class LiverTumorModel {
         } else {
             var b = unet
             b.classes = 1
+            b.batchNorm = tumorBatchNorm ?? unet.batchNorm
             netB = UNet(b, seed: seed &+ 1)
         }
     }
@@ -64,7 +65,8 @@ public final class LiverTumorModel {
     /// The model a training configuration describes (weights freshly initialised from its seed).
     public convenience init(_ c: TrainingConfig) {
         self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
-                  tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, liverContext: c.liverContext ?? 0, seed: c.seed)
+                  tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, liverContext: c.liverContext ?? 0,
+                  tumorBatchNorm: c.tumorBatchNorm, seed: c.seed)
         centerTumorInput = c.centerTumorInput ?? false
         bodyCrop = c.bodyCrop ?? false
         minLesionSlices = c.minLesionSlices ?? 1

@@ -11,6 +11,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Dropout in the up path (the seed: 0.4).
     public var dropout: Float = 0.4
     public var batchNorm = false
+    /// Batch normalization in the cascade's (joint) network B; nil: as `batchNorm`. With it, A
+    /// learned the liver better on the demo's phantoms and B the tumor worse (docs/experiments.md,
+    /// session 10).
+    public var tumorBatchNorm: Bool?
     /// Negative slope of every activation (`UNetConfig.leakySlope`; nil or 0: the seed's ReLU).
     public var leakySlope: Float?
     public var batchSize = 4

@@ -75,6 +75,41 @@ import Tensor
         #expect(worst <= 1, "\(text)")
     }
 
+    /// Channels large enough to be split across threads (32 768 values each): the output, the
+    /// running statistics and the gradients against the formulas worked in Double per channel.
+    @Test func batchNormOnChannelsSplitAcrossThreads() {
+        let (n, c, h, w) = (2, 4, 128, 128), hw = h * w, m = n * hw
+        let x = param([n, c, h, w], seed: 40, scale: 3), gamma = param([c], seed: 41), beta = param([c], seed: 42)
+        let rm = Variable(Tensor.zeros([c])), rv = Variable(Tensor(shape: [c], repeating: 1))
+        let gy = G.random([n, c, h, w], seed: 43)
+        let y = Ops.batchNorm(x, gamma: gamma, beta: beta, runningMean: rm, runningVar: rv, training: true)
+        y.backward(seed: gy)
+        let grads = [x.grad, gamma.grad, beta.grad]
+        var worst = 0.0
+        for ch in 0..<c {
+            let v = (0..<n).flatMap { b in (0..<hw).map { Double(x.value[flat: (b * c + ch) * hw + $0]) } }
+            let g = (0..<n).flatMap { b in (0..<hw).map { Double(gy[flat: (b * c + ch) * hw + $0]) } }
+            let mu = v.reduce(0, +) / Double(m)
+            let variance = v.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(m)
+            let inv = 1 / (variance + 1e-5).squareRoot()
+            let xhat = v.map { ($0 - mu) * inv }
+            let sg = g.reduce(0, +), sgx = zip(g, xhat).map(*).reduce(0, +)
+            let gam = Double(gamma.value[flat: ch]), bet = Double(beta.value[flat: ch])
+            for (k, b) in [0, n - 1].enumerated() {
+                let i = (b * c + ch) * hw + 777 * (k + 1)
+                let j = (b == 0 ? 0 : hw) + 777 * (k + 1)
+                worst = max(worst, abs(Double(y.value[flat: i]) - (gam * xhat[j] + bet)))
+                let dx = gam * inv * (g[j] - sg / Double(m) - xhat[j] * sgx / Double(m))
+                worst = max(worst, abs(Double(grads[0]![flat: i]) - dx))
+            }
+            worst = max(worst, abs(Double(rm.value[flat: ch]) - 0.1 * mu))
+            worst = max(worst, abs(Double(rv.value[flat: ch]) - (0.9 + 0.1 * variance * Double(m) / Double(m - 1))))
+            worst = max(worst, abs(Double(grads[1]![flat: ch]) - sgx) / max(1, abs(sgx)))
+            worst = max(worst, abs(Double(grads[2]![flat: ch]) - sg) / max(1, abs(sg)))
+        }
+        #expect(worst < 1e-4, "largest difference \(worst)")
+    }
+
     @Test func dropoutGradientIsItsMask() {
         let x = param([2, 3, 8, 8], seed: 24)
         let y = Ops.dropout(x, p: 0.4, rng: RandomSource(seed: 1))

@@ -44,6 +44,26 @@ import Tensor
     @Test func unetWithoutBatchNormMatchesPyTorch() throws { try run("unet_d2.safetensors", batchNorm: false) }
     @Test func unetWithBatchNormInTrainingMatchesPyTorch() throws { try run("unet_d2_bn.safetensors", batchNorm: true) }
 
+    /// Inference folds batch norm into the convolutions (`BatchNorm2D.folded`); with gradients
+    /// recorded the same network runs convolution, batch norm and ReLU as separate ops. The two
+    /// agree, with the running statistics PyTorch's training step left (not the initial 0 and 1).
+    @Test func foldedBatchNormAtInferenceMatchesTheSeparateOps() throws {
+        let fx = try Fixtures.load("unet_d2_bn.safetensors")
+        let md = fx.metadata
+        let config = UNetConfig(inChannels: Int(md["in_channels"]!)!, classes: Int(md["classes"]!)!,
+                                filters: Int(md["filters"]!)!, depth: Int(md["depth"]!)!, dropout: 0, batchNorm: true)
+        let net = UNet(config, seed: 123)
+        var params = fx.tensors.filter { k, _ in !k.hasPrefix("grad.") && !k.hasPrefix("after.") && !["input", "target", "logits", "loss"].contains(k) }
+        for (k, v) in fx.tensors where k.hasPrefix("after.") { params[String(k.dropFirst(6))] = v }
+        try Checkpoint.assign(params, to: net, path: "unet_d2_bn.safetensors")
+        let x = fx.tensors["input"]!
+        let separate = net(Variable(x, requiresGrad: true), training: false).value
+        let folded = Autograd.withoutGradients { net(Variable(x), training: false).value }
+        #expect(Fixtures.relativeError(folded, separate) < 1e-5)
+        // The running statistics matter here: with the initial ones the output differs.
+        #expect(fx.tensors.keys.contains { $0.hasPrefix("after.") && $0.hasSuffix("running_mean") })
+    }
+
     @Test func parameterCountMatchesTheArchitecture() {
         // Depth 4, F=32, 1 input channel, 1 class, no BN: the seed's network. Counted by hand:
         // convs 3×3 (w + b) down: (1·32+32·32)·9+64, (32·64+64·64)·9+128, … ; up/dec/head likewise.

@@ -65,6 +65,24 @@ public final class BatchNorm2D: Module {
                       training: training, momentum: momentum, eps: eps)
     }
 
+    /// The weights and bias of a convolution followed by this layer in evaluation, as one
+    /// convolution: per output channel o, k = γ/√(running var + ε), w·k and (b − running mean)·k + β.
+    /// Inference then runs the fused (and paired) convolution kernels instead of a convolution
+    /// and a separate pass over the activations.
+    public func folded(weight w: Tensor, bias b: Tensor) -> (weight: Tensor, bias: Tensor) {
+        let co = w.shape[0], per = w.count / co
+        precondition(b.shape == [co] && gamma.value.shape == [co], "BatchNorm2D.folded: weight \(w.shape), bias \(b.shape), \(gamma.value.shape[0]) channels")
+        let fw = Tensor(uninitializedShape: w.shape), fb = Tensor(uninitializedShape: [co])
+        let wp = w.readPointer, bp = b.readPointer, fwp = fw.writePointer, fbp = fb.writePointer
+        let g = gamma.value.readPointer, bt = beta.value.readPointer, rm = runningMean.value.readPointer, rv = runningVar.value.readPointer
+        for o in 0..<co {
+            let k = g[o] / (rv[o] + eps).squareRoot()
+            for i in 0..<per { fwp[o * per + i] = wp[o * per + i] * k }
+            fbp[o] = (bp[o] - rm[o]) * k + bt[o]
+        }
+        return (fw, fb)
+    }
+
     public func namedVariables(prefix: String) -> [(String, Variable)] {
         [(join(prefix, "weight"), gamma), (join(prefix, "bias"), beta),
          (join(prefix, "running_mean"), runningMean), (join(prefix, "running_var"), runningVar)]

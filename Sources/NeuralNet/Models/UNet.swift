@@ -64,10 +64,12 @@ public final class TwoConv: Module {
     }
 
     func callAsFunction(_ x: Variable, training: Bool) -> Variable {
-        if bn1 == nil, !Autograd.isRecording, let b1 = conv1.bias, let b2 = conv2.bias {
-            // Inference: both convolutions in one kernel call, the intermediate kept in oneDNN's layout.
-            return Variable(Kernels.conv2dPair(x.value, conv1.weight.value, b1.value, conv2.weight.value, b2.value,
-                                               padding: conv1.padding, fuseReLU: true, reluSlope: slope,
+        if !Autograd.isRecording, !training || bn1 == nil, let b1 = conv1.bias, let b2 = conv2.bias {
+            // Inference: both convolutions in one kernel call, the intermediate kept in oneDNN's
+            // layout; batch norm (running statistics) folded into the convolutions' weights.
+            let (w1, c1) = bn1?.folded(weight: conv1.weight.value, bias: b1.value) ?? (conv1.weight.value, b1.value)
+            let (w2, c2) = bn2?.folded(weight: conv2.weight.value, bias: b2.value) ?? (conv2.weight.value, b2.value)
+            return Variable(Kernels.conv2dPair(x.value, w1, c1, w2, c2, padding: conv1.padding, fuseReLU: true, reluSlope: slope,
                                                precision: Kernels.inferencePrecision))
         }
         var h = x
