@@ -64,7 +64,7 @@ struct LesionRegions {
 
     /// Whether region n (0-based) is a lesion: its largest core holds at least `minML` and it
     /// spans at least `minSlices` slices.
-    func found(_ n: Int, minML: Double, minSlices: Int = 1, voxelML: Double) -> Bool {
+    func found(_ n: Int, minML: Double, minSlices: Int, voxelML: Double) -> Bool {
         largestCore[n] > 0 && slices[n] >= minSlices && PostProcessing.keepsLesion(voxels: largestCore[n], voxelML: voxelML, minML: minML)
     }
 }
