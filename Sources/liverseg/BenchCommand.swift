@@ -30,6 +30,8 @@ struct BenchUNet: ParsableCommand {
     var precision: KernelPrecision = .fp32
     @Flag(help: ArgumentHelp("Run the two convolutions of each block as separate calls at inference (no blocked intermediate), to measure what keeping it blocked saves.", visibility: .hidden))
     var noConvPairs = false
+    @Flag(help: ArgumentHelp("Run inference layer by layer instead of as one compiled graph with blocked activations, to measure what the graph saves.", visibility: .hidden))
+    var noGraph = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func validate() throws {
@@ -54,7 +56,9 @@ struct BenchUNet: ParsableCommand {
         let opt = SGD(net.parameters, learningRate: 1e-3, momentum: 0.9)
 
         func inference() {
-            KernelTuning.$convPairs.withValue(!noConvPairs) { _ = Autograd.withoutGradients { net(x, training: false) } }
+            KernelTuning.$convPairs.withValue(!noConvPairs) {
+                KernelTuning.$inferenceGraphs.withValue(!noGraph) { _ = Autograd.withoutGradients { net(x, training: false) } }
+            }
         }
         func trainStep() {
             net.zeroGradients()

@@ -6,7 +6,11 @@ import Tensor
 /// so that losses such as the joint loss (eq. 2.1) compose from parts without new code;
 /// each closure calls the same oneDNN backward kernels a hand-written layer would.
 public final class Variable {
-    public var value: Tensor
+    /// Every assignment or in-place change of `value` (optimizer steps, checkpoint loads, batch
+    /// norm's running statistics) counts up `version`, so a cache of derived data (the compiled
+    /// inference graph's reordered weights) knows when it is stale.
+    public var value: Tensor { didSet { version &+= 1 } }
+    public private(set) var version = 0
     /// dL/d(value), filled by `backward()` for nodes that require gradients.
     public var grad: Tensor?
     public let requiresGrad: Bool

@@ -1,0 +1,77 @@
+import Foundation
+@_spi(KernelTuning) import Tensor
+
+/// A U-Net's compiled inference graphs (`InferenceGraph`), one per input shape, precision and
+/// thread count, with the parameter versions their weights were copied at.
+final class UNetGraphCache: @unchecked Sendable {
+    struct Key: Hashable { let shape: [Int], precision: KernelPrecision, threads: Int }
+    /// nil graph: the shape does not fit the blocked plan; the layer path runs it.
+    var graphs: [Key: (graph: CompiledInferenceGraph?, version: Int)] = [:]
+    let lock = NSLock()
+    /// Graphs kept per network: each holds its activations' memory.
+    static let capacity = 4
+}
+
+extension UNet {
+    /// The forward pass as one compiled graph, when no gradient is recorded and the layer path's
+    /// tuning is the default; nil where the graph does not apply (the caller runs the layers).
+    /// Equal to the layer path within rounding: the same oneDNN convolutions, without the
+    /// reorders between layers.
+    func compiledForward(_ x: Tensor) -> Tensor? {
+        guard !Autograd.isRecording, KernelTuning.inferenceGraphs, KernelTuning.convLayout == .auto,
+              KernelTuning.transposedConvLayout == .auto, KernelTuning.convPairs else { return nil }
+        let key = UNetGraphCache.Key(shape: x.shape, precision: Kernels.inferencePrecision, threads: Kernels.threads)
+        let version = namedVariables(prefix: "").reduce(0) { $0 &+ $1.1.version }
+        graphCache.lock.lock()
+        defer { graphCache.lock.unlock() }
+        if graphCache.graphs[key] == nil && graphCache.graphs.count >= UNetGraphCache.capacity {
+            graphCache.graphs.removeAll()   // rare: a run sees one or two shapes per network
+        }
+        var entry = graphCache.graphs[key] ?? (buildGraph(x.shape, key.precision), -1)
+        guard let graph = entry.graph else { graphCache.graphs[key] = entry; return nil }
+        if entry.version != version {
+            graph.setWeights(inferenceWeights())
+            entry.version = version
+        }
+        graphCache.graphs[key] = entry
+        return graph.run(x)
+    }
+
+    private func buildGraph(_ shape: [Int], _ precision: KernelPrecision) -> CompiledInferenceGraph? {
+        let g = InferenceGraph()
+        let slope = config.leakySlope ?? 0
+        func block(_ b: TwoConv, _ x: InferenceGraph.Value) -> InferenceGraph.Value {
+            let h = g.conv(x, weightShape: b.conv1.weight.value.shape, padding: b.conv1.padding, relu: true, slope: slope)
+            return g.conv(h, weightShape: b.conv2.weight.value.shape, padding: b.conv2.padding, relu: true, slope: slope)
+        }
+        var skips: [InferenceGraph.Value] = []
+        var h = g.input(shape)
+        for l in 0...config.depth {
+            if l > 0 { h = g.maxPool2x2(h) }
+            h = block(down[l], h)
+            skips.append(h)
+        }
+        for l in stride(from: config.depth - 1, through: 0, by: -1) {
+            h = g.concatUpsampled(skip: skips[l], h, weightShape: up[l].weight.value.shape)
+            h = block(dec[l], h)   // dropout is the identity at inference
+        }
+        h = g.conv(h, weightShape: head.weight.value.shape, padding: head.padding, relu: false)
+        return g.compile(output: h, precision: precision)
+    }
+
+    /// Weights and biases in the order `buildGraph` names them, batch norm folded in.
+    private func inferenceWeights() -> [(weight: Tensor, bias: Tensor)] {
+        func conv(_ c: Conv2D, _ bn: BatchNorm2D?) -> (weight: Tensor, bias: Tensor) {
+            let b = c.bias?.value ?? Tensor.zeros([c.weight.value.shape[0]])
+            return bn?.folded(weight: c.weight.value, bias: b) ?? (c.weight.value, b)
+        }
+        func block(_ b: TwoConv) -> [(weight: Tensor, bias: Tensor)] { [conv(b.conv1, b.bn1), conv(b.conv2, b.bn2)] }
+        var out = down.flatMap(block)
+        for l in stride(from: config.depth - 1, through: 0, by: -1) {
+            out.append((up[l].weight.value, up[l].bias.value))
+            out += block(dec[l])
+        }
+        out.append(conv(head, nil))
+        return out
+    }
+}

@@ -1,0 +1,414 @@
+import CDNNL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A network's forward pass compiled once for one input shape and run many times, for
+/// inference. Layer by layer, each kernel call takes NCHW tensors and reorders them into and out
+/// of oneDNN's blocked layout; here the activations stay in the blocked layout (nChw16c) from
+/// the first convolution to the head, so the only reorders are of the input and the output. Every
+/// buffer is planned at compile time (values whose lives do not overlap share memory) and bound
+/// to its primitives once, so a run allocates nothing. In bf16 the activations themselves are
+/// bfloat16 (half the memory traffic), with fp32 accumulation inside the primitives.
+///
+/// Build with `input`, `conv`, `maxPool2x2` and `concatUpsampled`, then `compile`. Weights are
+/// snapshots taken by `setWeights` (the caller refreshes them when its parameters change).
+public final class InferenceGraph: @unchecked Sendable {
+    public struct Value: Hashable, Sendable { fileprivate let id: Int }
+
+    fileprivate enum Node {
+        case input
+        case conv(x: Int, weight: Int, kernel: Int, padding: Int, relu: Bool, slope: Float)
+        case pool(x: Int)
+        /// concat([skip, convTranspose2x2(x)]) along channels.
+        case concatUpsampled(skip: Int, x: Int, weight: Int)
+    }
+
+    /// [N, C, H, W] of each value, and the op that makes it.
+    fileprivate var shapes: [[Int]] = []
+    fileprivate var nodes: [Node] = []
+    /// Weight shapes in `setWeights` order: conv [Co,Ci,K,K], transposed conv [Ci,Co,2,2].
+    fileprivate var weightShapes: [[Int]] = []
+
+    public init() {}
+
+    public func input(_ shape: [Int]) -> Value {
+        precondition(shape.count == 4 && shapes.isEmpty, "InferenceGraph.input: one [N,C,H,W] input, first")
+        return add(.input, shape)
+    }
+
+    /// Stride-1 convolution with a bias, padding `padding`, optionally followed by (leaky) ReLU.
+    public func conv(_ x: Value, weightShape w: [Int], padding: Int, relu: Bool, slope: Float = 0) -> Value {
+        let s = shapes[x.id]
+        precondition(w.count == 4 && w[1] == s[1] && w[2] == w[3], "InferenceGraph.conv: weight \(w) does not fit input \(s)")
+        weightShapes.append(w)
+        return add(.conv(x: x.id, weight: weightShapes.count - 1, kernel: w[2], padding: padding, relu: relu, slope: slope),
+                   [s[0], w[0], s[2] + 2 * padding - w[2] + 1, s[3] + 2 * padding - w[3] + 1])
+    }
+
+    public func maxPool2x2(_ x: Value) -> Value {
+        let s = shapes[x.id]
+        return add(.pool(x: x.id), [s[0], s[1], s[2] / 2, s[3] / 2])
+    }
+
+    /// concat([skip, convTranspose2x2(x)]) along channels; the weight is PyTorch's [Ci,Co,2,2].
+    public func concatUpsampled(skip: Value, _ x: Value, weightShape w: [Int]) -> Value {
+        let s = shapes[skip.id], t = shapes[x.id]
+        precondition(w.count == 4 && w[0] == t[1] && w[2] == 2 && w[3] == 2 && s[0] == t[0] && s[2] == 2 * t[2] && s[3] == 2 * t[3],
+                     "InferenceGraph.concatUpsampled: skip \(s), x \(t) and weight \(w) do not fit")
+        weightShapes.append(w)
+        return add(.concatUpsampled(skip: skip.id, x: x.id, weight: weightShapes.count - 1), [s[0], s[1] + w[1], s[2], s[3]])
+    }
+
+    private func add(_ node: Node, _ shape: [Int]) -> Value {
+        nodes.append(node); shapes.append(shape)
+        return Value(id: nodes.count - 1)
+    }
+
+    /// Creates every primitive and plans the memory for computing `output`; nil where the graph
+    /// does not fit the blocked plan (channel counts that are not multiples of 16 where channels
+    /// are concatenated, or a layout oneDNN does not choose), and the caller should run layer by
+    /// layer instead. bf16 applies only where the CPU has native bf16.
+    public func compile(output: Value, precision: KernelPrecision) -> CompiledInferenceGraph? {
+        let ctx = DNNLContext.shared
+        return ctx.locked {
+            ctx.applyThreads()
+            return CompiledInferenceGraph(self, output: output.id, bf16: precision == .bf16 && DNNLContext.bf16Native)
+        }
+    }
+}
+
+/// `InferenceGraph` ready to run; see there.
+public final class CompiledInferenceGraph: @unchecked Sendable {
+    public let inputShape: [Int], outputShape: [Int]
+    public let precision: KernelPrecision
+    /// Bytes of activation memory after planning, and before (each value its own buffer).
+    public let plannedBytes: Int, unplannedBytes: Int
+    /// "op: implementation" for every primitive (benchmarks, tests).
+    public private(set) var implementations: [String] = []
+    private let threads: Int
+
+    /// One primitive with the memory objects it executes on.
+    private struct Step {
+        let what: String
+        let primitive: dnnl_primitive_t
+        let args: [dnnl_exec_arg_t]
+        /// Host copies before the primitive (concat's skip half) and after (depth-to-space).
+        var before: (() -> Void)?
+        var after: (() -> Void)?
+    }
+
+    private var steps: [Step] = []
+    private var memories: [dnnl_memory_t] = []
+    private var pds: [dnnl_primitive_desc_t] = []
+    private var buffers: [RawBuffer] = []
+    /// User-side f32 NCHW memories of the input and output, whose handles each run sets.
+    private var userIn: dnnl_memory_t!, userOut: dnnl_memory_t!
+    /// Weight reorders: (user f32 memory, reorder into the primitive's layout) per weight, and
+    /// each bias's f32 buffer and how its values are laid out (transposed conv: 4 copies).
+    private var weightSlots: [(user: dnnl_memory_t, reorder: dnnl_primitive_t, inner: dnnl_memory_t, bias: RawBuffer, biasRepeat: Int, upsampled: Bool)] = []
+    private let weightShapes: [[Int]]
+
+    fileprivate init?(_ g: InferenceGraph, output: Int, bf16: Bool) {
+        let ctx = DNNLContext.shared
+        let dt = bf16 ? dnnl_bf16 : dnnl_f32
+        let es = bf16 ? 2 : 4
+        precision = bf16 ? .bf16 : .fp32
+        threads = ctx.threads
+        weightShapes = g.weightShapes
+        inputShape = g.shapes[0]
+        outputShape = g.shapes[output]
+        let what = "inference graph \(KernelShapes.fmt(inputShape))"
+
+        // Which values each node reads, and when each value is read last.
+        func reads(_ n: InferenceGraph.Node) -> [Int] {
+            switch n {
+            case .input: return []
+            case .conv(let x, _, _, _, _, _), .pool(let x): return [x]
+            case .concatUpsampled(let s, let x, _): return [s, x]
+            }
+        }
+        let count = output + 1
+        var lastUse = Array(0..<count)
+        for i in 0..<count { for r in reads(g.nodes[i]) { lastUse[r] = max(lastUse[r], i) } }
+        lastUse[output] = count
+
+        // Memory plan: a value takes a free block (best fit) or a new one; blocks free after the value's last read.
+        var blockSizes: [Int] = []
+        var freeBlocks: Set<Int> = []
+        var blockOf: [Int: Int] = [:]
+        var unplanned = 0
+        func allocate(_ bytes: Int) -> Int {
+            unplanned += bytes
+            if let b = freeBlocks.filter({ blockSizes[$0] >= bytes }).min(by: { blockSizes[$0] < blockSizes[$1] }) {
+                freeBlocks.remove(b); return b
+            }
+            if let b = freeBlocks.max(by: { blockSizes[$0] < blockSizes[$1] }) {
+                freeBlocks.remove(b); blockSizes[b] = bytes; return b   // grow the largest free block
+            }
+            blockSizes.append(bytes); return blockSizes.count - 1
+        }
+
+        // Pass 1: primitive descriptors and memory descriptors of every value, and the plan.
+        var mds: [dnnl_memory_desc_t] = Array(repeating: dnnl_memory_desc_t(), count: count)
+        var nodePDs: [Int: dnnl_primitive_desc_t] = [:]
+        var tempBlock: [Int: Int] = [:]     // transposed conv's 4·Co output, per node
+        var inputReorder: (md: dnnl_memory_desc_t, block: Int)?
+        var ok = true
+        func blocked(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, dnnl_nChw16c, what, type: dt) }
+        func isBlocked(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool {
+            var a = md, b = blocked(dims)
+            return dnnl_memory_desc_equal(&a, &b) != 0
+        }
+        func convPD(_ x: dnnl_memory_desc_t, _ xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, ddt: dnnl_data_type_t,
+                    relu: Bool, slope: Float) -> dnnl_primitive_desc_t {
+            var src = x
+            var wt = ctx.memoryDesc([co, xs[1], k, k], dnnl_format_tag_any, what, type: dt)
+            var b = ctx.memoryDesc([co], dnnl_x, what)
+            var d = dst ?? ctx.memoryDesc([xs[0], co, xs[2] + 2 * p - k + 1, xs[3] + 2 * p - k + 1], dnnl_format_tag_any, what, type: ddt)
+            var desc = dnnl_convolution_desc_t()
+            dnnlCheck(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wt, &b, &d,
+                                                         [1, 1], [dnnl_dim_t(p), dnnl_dim_t(p)], [dnnl_dim_t(p), dnnl_dim_t(p)]),
+                      "dnnl_convolution_forward_desc_init", what)
+            return dnnlPrimitiveDesc(&desc, fuseReLU: relu, reluSlope: slope, what: what)
+        }
+        func md(_ pd: dnnl_primitive_desc_t, _ arg: Int32) -> dnnl_memory_desc_t {
+            dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg)!.pointee
+        }
+        var scratch = 0
+        for i in 0..<count where ok {
+            let s = g.shapes[i]
+            let isOut = i == output
+            switch g.nodes[i] {
+            case .input:
+                continue
+            case .conv(let x, let wi, let k, let p, let relu, let slope):
+                // Activations are nChw16c (oneDNN's choice would be nhwc for a first layer of 1–3
+                // channels); the network's input is NCHW and its output fp32, reordered to NCHW at the end.
+                let src = x == 0 ? ctx.memoryDesc(inputShape, dnnl_nchw, what, type: dt) : mds[x]
+                let pd = convPD(src, g.shapes[x], co: g.weightShapes[wi][0], k: k, p: p, dst: isOut ? nil : blocked(s),
+                                ddt: isOut ? dnnl_f32 : dt, relu: relu, slope: slope)
+                nodePDs[i] = pd
+                if x == 0 {
+                    var src = md(pd, DNNL_ARG_SRC), user = ctx.memoryDesc(inputShape, dnnl_nchw, what)
+                    if dnnl_memory_desc_equal(&src, &user) == 0 { inputReorder = (src, allocate(dnnl_memory_desc_get_size(&src))) }
+                    mds[0] = src
+                }
+                mds[i] = md(pd, DNNL_ARG_DST)
+                if !isOut && !isBlocked(mds[i], s) { ok = false }
+            case .pool(let x):
+                var src = mds[x], dst = blocked(s)
+                var desc = dnnl_pooling_v2_desc_t()
+                dnnlCheck(dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, dnnl_pooling_max, &src, &dst,
+                                                            [2, 2], [2, 2], [0, 0], [0, 0], [0, 0]),
+                          "dnnl_pooling_v2_forward_desc_init", what)
+                let pd = dnnlPrimitiveDesc(&desc, what: what)
+                nodePDs[i] = pd
+                mds[i] = md(pd, DNNL_ARG_DST)
+                if !isBlocked(mds[i], s) { ok = false }
+            case .concatUpsampled(let skip, let x, let wi):
+                let xs = g.shapes[x], co = g.weightShapes[wi][1], cs = g.shapes[skip][1]
+                guard co % 16 == 0, cs % 16 == 0, !isOut, isBlocked(mds[skip], g.shapes[skip]), isBlocked(mds[x], xs) else { ok = false; break }
+                // The 2×2 stride-2 transposed convolution is a 1×1 convolution to 4·Co channels
+                // (channel g·Co + o for window position g = 2a + b), moved into place by `depthToSpace`.
+                let zs = [xs[0], 4 * co, xs[2], xs[3]]
+                let pd = convPD(mds[x], xs, co: 4 * co, k: 1, p: 0, dst: blocked(zs), ddt: dt, relu: false, slope: 0)
+                nodePDs[i] = pd
+                var z = blocked(zs)
+                tempBlock[i] = allocate(dnnl_memory_desc_get_size(&z))
+                mds[i] = blocked(s)
+            }
+            if !ok { break }
+            if let pd = nodePDs[i], var smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee {
+                scratch = max(scratch, dnnl_memory_desc_get_size(&smd))
+            }
+            blockOf[i] = allocate(dnnl_memory_desc_get_size(&mds[i]))
+            for r in reads(g.nodes[i]) + [i] where lastUse[r] == i { if let b = blockOf[r] { freeBlocks.insert(b) } }
+            if let t = tempBlock[i] { freeBlocks.insert(t) }
+            if let (_, b) = inputReorder, i == lastUse[0] { freeBlocks.insert(b) }
+        }
+        guard ok else {
+            for pd in nodePDs.values { dnnl_primitive_desc_destroy(pd) }
+            return nil
+        }
+        plannedBytes = blockSizes.reduce(0, +)
+        unplannedBytes = unplanned
+        buffers = blockSizes.map { RawBuffer(bytes: $0) }
+        let scratchpad = RawBuffer(bytes: scratch)
+        buffers.append(scratchpad)
+        pds = Array(nodePDs.values)
+
+        // Pass 2: memory objects on the planned buffers, primitives and their arguments.
+        func memory(_ md: dnnl_memory_desc_t, _ handle: UnsafeMutableRawPointer?) -> dnnl_memory_t {
+            var m: dnnl_memory_t?, d = md
+            dnnlCheck(dnnl_memory_create(&m, &d, ctx.engine, handle ?? liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
+            memories.append(m!)
+            return m!
+        }
+        func primitive(_ pd: dnnl_primitive_desc_t) -> dnnl_primitive_t {
+            var p: dnnl_primitive_t?
+            dnnlCheck(dnnl_primitive_create(&p, pd), "dnnl_primitive_create", what)
+            return p!
+        }
+        func reorder(_ from: dnnl_memory_desc_t, _ to: dnnl_memory_desc_t) -> (dnnl_primitive_t, dnnl_primitive_desc_t) {
+            var pd: dnnl_primitive_desc_t?, a = from, b = to
+            dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &a, ctx.engine, &b, ctx.engine, nil), "dnnl_reorder_primitive_desc_create", what)
+            return (primitive(pd!), pd!)
+        }
+        let scratchMem = scratch > 0 ? memory(ctx.memoryDesc([scratch], dnnl_x, what, type: dnnl_u8), scratchpad.pointer) : nil
+        func args(_ list: [(Int32, dnnl_memory_t)]) -> [dnnl_exec_arg_t] {
+            list.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) } + (scratchMem.map { [dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: $0)] } ?? [])
+        }
+        userIn = memory(ctx.memoryDesc(inputShape, dnnl_nchw, what), nil)
+        var valueMem: [Int: dnnl_memory_t] = [:]
+        if let (md, b) = inputReorder {
+            valueMem[0] = memory(md, buffers[b].pointer)
+            let (r, rpd) = reorder(ctx.memoryDesc(inputShape, dnnl_nchw, what), md)
+            pds.append(rpd)
+            steps.append(Step(what: "input reorder", primitive: r, args: [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: userIn),
+                                                                          dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: valueMem[0]!)]))
+        } else {
+            valueMem[0] = userIn
+        }
+        for i in 1..<count {
+            let mem = memory(mds[i], buffers[blockOf[i]!].pointer)
+            valueMem[i] = mem
+            let pd = nodePDs[i]!
+            let impl = dnnlImplementationName(pd)
+            switch g.nodes[i] {
+            case .input: break
+            case .conv(let x, let wi, _, _, _, _):
+                let w = memory(md(pd, DNNL_ARG_WEIGHTS), nil), b = memory(md(pd, DNNL_ARG_BIAS), nil)
+                addWeightSlot(wi, inner: w, bias: b, biasCount: g.weightShapes[wi][0], upsampled: false, what: what)
+                let text = "conv \(KernelShapes.fmt(g.weightShapes[wi])) on \(KernelShapes.fmt(g.shapes[x]))"
+                steps.append(Step(what: text, primitive: primitive(pd), args: args([(DNNL_ARG_SRC, valueMem[x]!), (DNNL_ARG_WEIGHTS, w),
+                                                                                   (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, mem)])))
+                implementations.append("\(text): \(impl)")
+            case .pool(let x):
+                let text = "maxPool2x2 on \(KernelShapes.fmt(g.shapes[x]))"
+                steps.append(Step(what: text, primitive: primitive(pd), args: args([(DNNL_ARG_SRC, valueMem[x]!), (DNNL_ARG_DST, mem)])))
+                implementations.append("\(text): \(impl)")
+            case .concatUpsampled(let skip, let x, let wi):
+                let xs = g.shapes[x], co = g.weightShapes[wi][1]
+                let z = buffers[tempBlock[i]!].pointer
+                let zmem = memory(md(pd, DNNL_ARG_DST), z)
+                let w = memory(md(pd, DNNL_ARG_WEIGHTS), nil), b = memory(md(pd, DNNL_ARG_BIAS), nil)
+                addWeightSlot(wi, inner: w, bias: b, biasCount: 4 * co, upsampled: true, what: what)
+                let text = "convTranspose2x2 \(KernelShapes.fmt(g.weightShapes[wi])) on \(KernelShapes.fmt(xs)) + concat"
+                let skipPtr = buffers[blockOf[skip]!].pointer, out = buffers[blockOf[i]!].pointer
+                let (n, cs, h, wd) = (xs[0], g.shapes[skip][1], xs[2], xs[3])
+                var step = Step(what: text, primitive: primitive(pd), args: args([(DNNL_ARG_SRC, valueMem[x]!), (DNNL_ARG_WEIGHTS, w),
+                                                                                  (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, zmem)]))
+                step.before = { BlockedCopies.copySkip(skipPtr, into: out, n: n, skipChannels: cs, totalChannels: cs + co, pixels: 4 * h * wd, elementSize: es) }
+                step.after = { BlockedCopies.depthToSpace(z, into: out, n: n, co: co, h: h, w: wd, channelOffset: cs, totalChannels: cs + co, elementSize: es) }
+                steps.append(step)
+                implementations.append("\(text): \(impl)")
+            }
+        }
+        userOut = memory(ctx.memoryDesc(outputShape, dnnl_nchw, what), nil)
+        var outMD = mds[output], userMD = ctx.memoryDesc(outputShape, dnnl_nchw, what)
+        if dnnl_memory_desc_equal(&outMD, &userMD) == 0 {
+            let (r, rpd) = reorder(outMD, userMD)
+            pds.append(rpd)
+            steps.append(Step(what: "output reorder", primitive: r, args: [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: valueMem[output]!),
+                                                                           dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: userOut)]))
+        } else {
+            // The head wrote NCHW fp32 itself: point its destination at the caller's tensor each run.
+            outputIsUser = valueMem[output]
+        }
+    }
+
+    /// The head's own destination memory when it is already NCHW fp32 (no output reorder).
+    private var outputIsUser: dnnl_memory_t?
+
+    private func addWeightSlot(_ wi: Int, inner: dnnl_memory_t, bias: dnnl_memory_t, biasCount: Int, upsampled: Bool, what: String) {
+        let ctx = DNNLContext.shared
+        precondition(wi == weightSlots.count, "InferenceGraph: weights out of order")
+        let ws = weightShapes[wi]
+        // The user's weight as the primitive sees it: conv OIHW; transposed conv as the 1×1 [4·Co, Ci] (rearranged by `setWeights`).
+        let userDims = upsampled ? [4 * ws[1], ws[0], 1, 1] : ws
+        var umd = ctx.memoryDesc(userDims, dnnl_oihw, what)
+        var u: dnnl_memory_t?
+        dnnlCheck(dnnl_memory_create(&u, &umd, ctx.engine, liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
+        memories.append(u!)
+        var imd = dnnl_memory_get_memory_desc_checked(inner, what)
+        let innerBuf = RawBuffer(bytes: dnnl_memory_desc_get_size(&imd))
+        dnnlCheck(dnnl_memory_set_data_handle(inner, innerBuf.pointer), "dnnl_memory_set_data_handle", what)
+        buffers.append(innerBuf)
+        var rpd: dnnl_primitive_desc_t?
+        dnnlCheck(dnnl_reorder_primitive_desc_create(&rpd, &umd, ctx.engine, &imd, ctx.engine, nil), "dnnl_reorder_primitive_desc_create", what)
+        var r: dnnl_primitive_t?
+        dnnlCheck(dnnl_primitive_create(&r, rpd), "dnnl_primitive_create", what)
+        pds.append(rpd!)
+        let biasBuf = RawBuffer(bytes: biasCount * 4)
+        dnnlCheck(dnnl_memory_set_data_handle(bias, biasBuf.pointer), "dnnl_memory_set_data_handle", what)
+        buffers.append(biasBuf)
+        weightSlots.append((u!, r!, inner, biasBuf, upsampled ? 4 : 1, upsampled))
+    }
+
+    deinit {
+        for s in steps { dnnl_primitive_destroy(s.primitive) }
+        for s in weightSlots { dnnl_primitive_destroy(s.reorder) }
+        for m in memories { dnnl_memory_destroy(m) }
+        for pd in pds { dnnl_primitive_desc_destroy(pd) }
+    }
+
+    /// Copies the weights and biases into the primitives' layouts, in the order the graph's
+    /// `conv` and `concatUpsampled` calls named them. Call again whenever they change.
+    public func setWeights(_ weights: [(weight: Tensor, bias: Tensor)]) {
+        precondition(weights.count == weightSlots.count, "InferenceGraph.setWeights: \(weights.count) weights for \(weightSlots.count) layers")
+        let ctx = DNNLContext.shared
+        ctx.locked {
+            ctx.applyThreads()
+            for (i, (w, b)) in weights.enumerated() {
+                let slot = weightSlots[i], ws = weightShapes[i]
+                precondition(w.shape == ws && b.count * slot.biasRepeat == slot.bias.bytes / 4,
+                             "InferenceGraph.setWeights: weight \(w.shape) / bias \(b.shape) for layer \(i) expecting \(ws)")
+                var user = w
+                if slot.upsampled {
+                    // [Ci, Co, 2, 2] → [4·Co, Ci]: row g·Co + o holds w[·, o, a, b] with g = 2a + b.
+                    let (ci, co) = (ws[0], ws[1])
+                    user = Tensor(uninitializedShape: [4 * co, ci, 1, 1])
+                    let src = w.readPointer, dst = user.writePointer
+                    for c in 0..<ci { for o in 0..<co { for g in 0..<4 { dst[(g * co + o) * ci + c] = src[(c * co + o) * 4 + g] } } }
+                }
+                dnnlCheck(dnnl_memory_set_data_handle(slot.user, UnsafeMutableRawPointer(mutating: user.readPointer)), "dnnl_memory_set_data_handle", "weights")
+                let a = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: slot.user), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: slot.inner)]
+                dnnlCheck(a.withUnsafeBufferPointer { dnnl_primitive_execute(slot.reorder, ctx.stream, 2, $0.baseAddress) },
+                          "dnnl_primitive_execute (weights)", "weights")
+                dnnlCheck(dnnl_stream_wait(ctx.stream), "dnnl_stream_wait", "weights")
+                let bp = slot.bias.pointer.assumingMemoryBound(to: Float.self), src = b.readPointer
+                for r in 0..<slot.biasRepeat { for o in 0..<b.count { bp[r * b.count + o] = src[o] } }
+            }
+        }
+    }
+
+    /// The network's output (fp32 NCHW) for `x` (fp32 NCHW of `inputShape`).
+    public func run(_ x: Tensor) -> Tensor {
+        precondition(x.shape == inputShape, "InferenceGraph.run: input \(x.shape), compiled for \(inputShape)")
+        let y = Tensor(uninitializedShape: outputShape)
+        let ctx = DNNLContext.shared
+        ctx.locked {
+            ctx.applyThreads()
+            precondition(ctx.threads == threads, "InferenceGraph.run: compiled for \(threads) threads, now \(ctx.threads)")
+            dnnlCheck(dnnl_memory_set_data_handle(userIn, UnsafeMutableRawPointer(mutating: x.readPointer)), "dnnl_memory_set_data_handle", "graph input")
+            dnnlCheck(dnnl_memory_set_data_handle(outputIsUser ?? userOut, UnsafeMutableRawPointer(y.writePointer)), "dnnl_memory_set_data_handle", "graph output")
+            let t0 = ctx.profiling ? monotonicSeconds() : 0
+            for s in steps {
+                s.before?()
+                let status = s.args.withUnsafeBufferPointer { dnnl_primitive_execute(s.primitive, ctx.stream, Int32($0.count), $0.baseAddress) }
+                dnnlCheck(status, "dnnl_primitive_execute", s.what)
+                dnnlCheck(dnnl_stream_wait(ctx.stream), "dnnl_stream_wait", s.what)
+                s.after?()
+            }
+            if ctx.profiling { ctx.primitiveSeconds += monotonicSeconds() - t0 }
+        }
+        return y
+    }
+}
+
+private func dnnl_memory_get_memory_desc_checked(_ m: dnnl_memory_t, _ what: String) -> dnnl_memory_desc_t {
+    var p: UnsafePointer<dnnl_memory_desc_t>?
+    dnnlCheck(dnnl_memory_get_memory_desc(m, &p), "dnnl_memory_get_memory_desc", what)
+    return p!.pointee
+}

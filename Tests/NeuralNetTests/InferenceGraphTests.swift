@@ -1,0 +1,69 @@
+import Testing
+import Support
+@_spi(KernelTuning) import Tensor
+@testable import NeuralNet
+
+/// The compiled inference graph (activations blocked from the first convolution to the head)
+/// against PyTorch and against the layer-by-layer path it replaces.
+@Suite struct InferenceGraphTests {
+    static func input(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = SeededRNG(seed: seed)
+        return Tensor.uniform(shape, 0, 1, rng: &rng)
+    }
+
+    static func forward(_ net: UNet, _ x: Tensor, graph: Bool) -> Tensor {
+        KernelTuning.$inferenceGraphs.withValue(graph) { Autograd.withoutGradients { net(Variable(x), training: false).value } }
+    }
+
+    static func graphs(_ net: UNet) -> [CompiledInferenceGraph?] {
+        net.graphCache.lock.lock(); defer { net.graphCache.lock.unlock() }
+        return net.graphCache.graphs.values.map(\.graph)
+    }
+
+    @Test func compiledGraphMatchesPyTorch() throws {
+        // F 16, depth 2, 3 input channels, batch norm in eval mode (folded into the weights).
+        let file = "unet_f16_infer.safetensors"
+        let fx = try Fixtures.load(file)
+        let md = fx.metadata
+        let net = UNet(UNetConfig(inChannels: Int(md["in_channels"]!)!, classes: Int(md["classes"]!)!, filters: Int(md["filters"]!)!,
+                                  depth: Int(md["depth"]!)!, dropout: 0.4, batchNorm: true), seed: 1)
+        try Checkpoint.assign(fx.tensors.filter { !["input", "logits"].contains($0.key) }, to: net, path: file)
+        let x = fx.tensors["input"]!
+        let graph = Self.forward(net, x, graph: true)
+        let graphs = Self.graphs(net)
+        #expect(graphs.count == 1 && graphs[0] != nil, "the graph did not compile for F = 16")
+        #expect(Fixtures.relativeError(graph, fx.tensors["logits"]!) < 1e-4)
+        #expect(Fixtures.relativeError(Self.forward(net, x, graph: false), fx.tensors["logits"]!) < 1e-4)
+    }
+
+    @Test func graphMatchesTheLayerPathAndFollowsWeightChanges() {
+        let net = UNet(UNetConfig(inChannels: 1, classes: 3, filters: 16, depth: 3, dropout: 0.4, leakySlope: 0.01), seed: 3)
+        let x = Self.input([3, 1, 48, 48], seed: 4)
+        let before = Self.forward(net, x, graph: true)
+        #expect(Fixtures.relativeError(before, Self.forward(net, x, graph: false)) < 1e-5)
+        let compiled = Self.graphs(net).compactMap { $0 }
+        #expect(compiled.count == 1)
+        if let g = compiled.first {
+            // Values whose lives do not overlap share memory.
+            #expect(g.plannedBytes < g.unplannedBytes / 2, "planned \(g.plannedBytes) of \(g.unplannedBytes) bytes")
+        }
+
+        // One optimizer step changes the weights in place; the graph must pick them up.
+        let opt = Adam(net.parameters, learningRate: 1e-2)
+        let loss = Losses.crossEntropy(logits: net(Variable(x), training: true), labels: Tensor.zeros([3, 48, 48]))
+        loss.backward()
+        opt.step()
+        let after = Self.forward(net, x, graph: true)
+        #expect(Fixtures.relativeError(after, Self.forward(net, x, graph: false)) < 1e-5)
+        #expect(Fixtures.relativeError(after, before) > 1e-3, "the step did not change the output")
+        #expect(Self.graphs(net).count == 1, "a weight change recompiled the graph instead of refreshing it")
+    }
+
+    @Test func channelsThatDoNotFillBlocksRunLayerByLayer() {
+        let net = UNet(UNetConfig(inChannels: 1, classes: 1, filters: 8, depth: 2, dropout: 0), seed: 5)
+        let x = Self.input([2, 1, 16, 16], seed: 6)
+        let y = Self.forward(net, x, graph: true)
+        #expect(Self.graphs(net).count == 1 && Self.graphs(net)[0] == nil)
+        #expect(y.scalars == Self.forward(net, x, graph: false).scalars)
+    }
+}
