@@ -32,6 +32,8 @@ struct BenchUNet: ParsableCommand {
     var noConvPairs = false
     @Flag(help: ArgumentHelp("Run inference layer by layer instead of as one compiled graph with blocked activations, to measure what the graph saves.", visibility: .hidden))
     var noGraph = false
+    @Flag(help: ArgumentHelp("List the oneDNN implementation of each primitive of the compiled inference graph.", visibility: .hidden))
+    var listKernels = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func validate() throws {
@@ -98,6 +100,7 @@ struct BenchUNet: ParsableCommand {
             result["train_step_cpu_seconds"] = trainTimes.cpu
             result["train_gflops"] = 3 * flops / trainTimes.wall / 1e9
         }
+        if listKernels { net.inferenceGraphImplementations.forEach { print($0) } }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))

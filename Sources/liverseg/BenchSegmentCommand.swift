@@ -5,7 +5,7 @@ import NeuralNet
 import Phantom
 import Segmentation
 import Support
-import Tensor
+@_spi(KernelTuning) import Tensor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,6 +49,8 @@ struct BenchSegment: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Flag(inversion: .prefixedNo, help: "Run both networks once on every batch size 1…--batch before timing, so the timings leave out oneDNN's primitive creation (which a fresh `liverseg segment` process pays once).")
     var warmUp = true
+    @Flag(help: ArgumentHelp("Run the networks layer by layer instead of as compiled graphs, to measure what the graphs save.", visibility: .hidden))
+    var noGraph = false
 
     func validate() throws {
         guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 && $0 <= 2000 }) else {
@@ -80,6 +82,10 @@ struct BenchSegment: ParsableCommand {
     }
 
     func run() throws {
+        try KernelTuning.$inferenceGraphs.withValue(!noGraph) { try timeVolumes() }
+    }
+
+    private func timeVolumes() throws {
         let nThreads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Kernels.setThreads(nThreads)
         ProcessInfoCores.count = nThreads

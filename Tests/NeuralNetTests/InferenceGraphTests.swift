@@ -59,6 +59,33 @@ import Support
         #expect(Self.graphs(net).count == 1, "a weight change recompiled the graph instead of refreshing it")
     }
 
+    /// Graphs keep their activations in one arena that every graph and kernel call shares; two
+    /// networks of different sizes run in turn (as a cascade's A and B do) stay right.
+    @Test func graphsOfTwoNetworksShareTheArena() {
+        let small = UNet(UNetConfig(inChannels: 1, classes: 1, filters: 16, depth: 2, dropout: 0), seed: 9)
+        let large = UNet(UNetConfig(inChannels: 3, classes: 1, filters: 32, depth: 3, dropout: 0), seed: 10)
+        let xs = Self.input([1, 1, 32, 32], seed: 11), xl = Self.input([2, 3, 64, 64], seed: 12)
+        let refSmall = Self.forward(small, xs, graph: false), refLarge = Self.forward(large, xl, graph: false)
+        for _ in 0..<2 {
+            #expect(Fixtures.relativeError(Self.forward(small, xs, graph: true), refSmall) < 1e-5)
+            #expect(Fixtures.relativeError(Self.forward(large, xl, graph: true), refLarge) < 1e-5)
+        }
+    }
+
+    /// bf16 runs the graph channels-last (oneDNN's AMX kernels); it stays near fp32.
+    @Test func bf16GraphStaysNearFP32() {
+        let net = UNet(UNetConfig(inChannels: 3, classes: 1, filters: 16, depth: 3, dropout: 0.4), seed: 7)
+        let x = Self.input([2, 3, 48, 48], seed: 8)
+        let fp32 = Self.forward(net, x, graph: false)
+        let bf16 = Kernels.$inferencePrecisionOverride.withValue(.bf16) { Self.forward(net, x, graph: true) }
+        #expect(Self.graphs(net).compactMap { $0 }.map(\.precision) == [Kernels.bf16Supported ? .bf16 : .fp32])
+        let scale = fp32.scalars.map(abs).max()!
+        var worst: Float = 0
+        for i in 0..<fp32.count { worst = max(worst, abs(bf16[flat: i] - fp32[flat: i])) }
+        #expect(worst / scale <= 3e-2, "bf16 graph vs fp32 layers: relative error \(worst / scale)")
+        if Kernels.bf16Supported { #expect(worst > 0, "bf16 graph identical to fp32: bf16 did not run") }
+    }
+
     @Test func channelsThatDoNotFillBlocksRunLayerByLayer() {
         let net = UNet(UNetConfig(inChannels: 1, classes: 1, filters: 8, depth: 2, dropout: 0), seed: 5)
         let x = Self.input([2, 1, 16, 16], seed: 6)

@@ -13,6 +13,12 @@ final class UNetGraphCache: @unchecked Sendable {
 }
 
 extension UNet {
+    /// The oneDNN implementation of every primitive of the compiled graphs (for benchmarks).
+    public var inferenceGraphImplementations: [String] {
+        graphCache.lock.lock(); defer { graphCache.lock.unlock() }
+        return graphCache.graphs.values.compactMap(\.graph).flatMap(\.implementations)
+    }
+
     /// The forward pass as one compiled graph, when no gradient is recorded and the layer path's
     /// tuning is the default; nil where the graph does not apply (the caller runs the layers).
     /// Equal to the layer path within rounding: the same oneDNN convolutions, without the

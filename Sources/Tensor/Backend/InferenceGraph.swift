@@ -5,8 +5,9 @@ import Glibc
 
 /// A network's forward pass compiled once for one input shape and run many times, for
 /// inference. Layer by layer, each kernel call takes NCHW tensors and reorders them into and out
-/// of oneDNN's blocked layout; here the activations stay in the blocked layout (nChw16c) from
-/// the first convolution to the head, so the only reorders are of the input and the output. Every
+/// of oneDNN's blocked layout; here the activations stay in one layout (fp32: nChw16c; bf16:
+/// nhwc, see `ActivationLayout`) from the first convolution to the head, so the only reorders
+/// are of the input and the output. Every
 /// buffer is planned at compile time (values whose lives do not overlap share memory) and bound
 /// to its primitives once, so a run allocates nothing. In bf16 the activations themselves are
 /// bfloat16 (half the memory traffic), with fp32 accumulation inside the primitives.
@@ -93,15 +94,22 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         let what: String
         let primitive: dnnl_primitive_t
         let args: [dnnl_exec_arg_t]
-        /// Host copies before the primitive (concat's skip half) and after (depth-to-space).
-        var before: (() -> Void)?
-        var after: (() -> Void)?
+        /// Host copies before the primitive (concat's skip half) and after (depth-to-space), given the arena.
+        var before: ((UnsafeMutableRawPointer) -> Void)?
+        var after: ((UnsafeMutableRawPointer) -> Void)?
     }
 
     private var steps: [Step] = []
     private var memories: [dnnl_memory_t] = []
     private var pds: [dnnl_primitive_desc_t] = []
+    /// Weight and bias buffers (the graph's own).
     private var buffers: [RawBuffer] = []
+    /// Activations, temporaries and the scratchpad live in the oneDNN context's arena, which every
+    /// graph and kernel call shares (they run one at a time), at these offsets: a cascade's two
+    /// networks need the larger of their plans, not the sum.
+    private var arenaBindings: [(memory: dnnl_memory_t, offset: Int)] = []
+    private var arenaBytes = 0
+    private var boundArena: UnsafeMutableRawPointer?
     /// User-side f32 NCHW memories of the input and output, whose handles each run sets.
     private var userIn: dnnl_memory_t!, userOut: dnnl_memory_t!
     /// Weight reorders: (user f32 memory, reorder into the primitive's layout) per weight, and
@@ -155,7 +163,10 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         var tempBlock: [Int: Int] = [:]     // transposed conv's 4·Co output, per node
         var inputReorder: (md: dnnl_memory_desc_t, block: Int)?
         var ok = true
-        func blocked(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, dnnl_nChw16c, what, type: dt) }
+        // fp32: nChw16c, where oneDNN's jit convolutions run; bf16: nhwc, the layout of its AMX
+        // (brgconv) kernels — on nChw16c it falls back to AVX512-BF16 ones at half the speed of fp32.
+        let layout = bf16 ? ActivationLayout.channelsLast : ActivationLayout.blocked16
+        func blocked(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout == .blocked16 ? dnnl_nChw16c : dnnl_nhwc, what, type: dt) }
         func isBlocked(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool {
             var a = md, b = blocked(dims)
             return dnnl_memory_desc_equal(&a, &b) != 0
@@ -183,9 +194,9 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             case .input:
                 continue
             case .conv(let x, let wi, let k, let p, let relu, let slope):
-                // Activations are nChw16c (oneDNN's choice would be nhwc for a first layer of 1–3
-                // channels); the network's input is NCHW and its output fp32, reordered to NCHW at the end.
-                let src = x == 0 ? ctx.memoryDesc(inputShape, dnnl_nchw, what, type: dt) : mds[x]
+                // Every activation in `layout` (oneDNN's own choice would be nhwc for a first layer of 1–3
+                // channels in fp32); the network's input is reordered in, its output (fp32) out to NCHW.
+                let src = x == 0 ? (bf16 ? blocked(inputShape) : ctx.memoryDesc(inputShape, dnnl_nchw, what)) : mds[x]
                 let pd = convPD(src, g.shapes[x], co: g.weightShapes[wi][0], k: k, p: p, dst: isOut ? nil : blocked(s),
                                 ddt: isOut ? dnnl_f32 : dt, relu: relu, slope: slope)
                 nodePDs[i] = pd
@@ -208,7 +219,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 if !isBlocked(mds[i], s) { ok = false }
             case .concatUpsampled(let skip, let x, let wi):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1], cs = g.shapes[skip][1]
-                guard co % 16 == 0, cs % 16 == 0, !isOut, isBlocked(mds[skip], g.shapes[skip]), isBlocked(mds[x], xs) else { ok = false; break }
+                guard layout == .channelsLast || (co % 16 == 0 && cs % 16 == 0), !isOut, isBlocked(mds[skip], g.shapes[skip]), isBlocked(mds[x], xs) else { ok = false; break }
                 // The 2×2 stride-2 transposed convolution is a 1×1 convolution to 4·Co channels
                 // (channel g·Co + o for window position g = 2a + b), moved into place by `depthToSpace`.
                 let zs = [xs[0], 4 * co, xs[2], xs[3]]
@@ -233,16 +244,19 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         }
         plannedBytes = blockSizes.reduce(0, +)
         unplannedBytes = unplanned
-        buffers = blockSizes.map { RawBuffer(bytes: $0) }
-        let scratchpad = RawBuffer(bytes: scratch)
-        buffers.append(scratchpad)
+        var blockOffsets: [Int] = []
+        for size in blockSizes { blockOffsets.append(arenaBytes); arenaBytes += (size + 63) & ~63 }
+        let scratchOffset = arenaBytes
+        arenaBytes += scratch
         pds = Array(nodePDs.values)
 
         // Pass 2: memory objects on the planned buffers, primitives and their arguments.
-        func memory(_ md: dnnl_memory_desc_t, _ handle: UnsafeMutableRawPointer?) -> dnnl_memory_t {
+        /// A memory object, bound to the arena at `offset` on each run where given.
+        func memory(_ md: dnnl_memory_desc_t, arenaOffset offset: Int?) -> dnnl_memory_t {
             var m: dnnl_memory_t?, d = md
-            dnnlCheck(dnnl_memory_create(&m, &d, ctx.engine, handle ?? liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
+            dnnlCheck(dnnl_memory_create(&m, &d, ctx.engine, liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
             memories.append(m!)
+            if let offset { arenaBindings.append((m!, offset)) }
             return m!
         }
         func primitive(_ pd: dnnl_primitive_desc_t) -> dnnl_primitive_t {
@@ -255,14 +269,14 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &a, ctx.engine, &b, ctx.engine, nil), "dnnl_reorder_primitive_desc_create", what)
             return (primitive(pd!), pd!)
         }
-        let scratchMem = scratch > 0 ? memory(ctx.memoryDesc([scratch], dnnl_x, what, type: dnnl_u8), scratchpad.pointer) : nil
+        let scratchMem = scratch > 0 ? memory(ctx.memoryDesc([scratch], dnnl_x, what, type: dnnl_u8), arenaOffset: scratchOffset) : nil
         func args(_ list: [(Int32, dnnl_memory_t)]) -> [dnnl_exec_arg_t] {
             list.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) } + (scratchMem.map { [dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: $0)] } ?? [])
         }
-        userIn = memory(ctx.memoryDesc(inputShape, dnnl_nchw, what), nil)
+        userIn = memory(ctx.memoryDesc(inputShape, dnnl_nchw, what), arenaOffset: nil)
         var valueMem: [Int: dnnl_memory_t] = [:]
         if let (md, b) = inputReorder {
-            valueMem[0] = memory(md, buffers[b].pointer)
+            valueMem[0] = memory(md, arenaOffset: blockOffsets[b])
             let (r, rpd) = reorder(ctx.memoryDesc(inputShape, dnnl_nchw, what), md)
             pds.append(rpd)
             steps.append(Step(what: "input reorder", primitive: r, args: [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: userIn),
@@ -271,14 +285,14 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             valueMem[0] = userIn
         }
         for i in 1..<count {
-            let mem = memory(mds[i], buffers[blockOf[i]!].pointer)
+            let mem = memory(mds[i], arenaOffset: blockOffsets[blockOf[i]!])
             valueMem[i] = mem
             let pd = nodePDs[i]!
             let impl = dnnlImplementationName(pd)
             switch g.nodes[i] {
             case .input: break
             case .conv(let x, let wi, _, _, _, _):
-                let w = memory(md(pd, DNNL_ARG_WEIGHTS), nil), b = memory(md(pd, DNNL_ARG_BIAS), nil)
+                let w = memory(md(pd, DNNL_ARG_WEIGHTS), arenaOffset: nil), b = memory(md(pd, DNNL_ARG_BIAS), arenaOffset: nil)
                 addWeightSlot(wi, inner: w, bias: b, biasCount: g.weightShapes[wi][0], upsampled: false, what: what)
                 let text = "conv \(KernelShapes.fmt(g.weightShapes[wi])) on \(KernelShapes.fmt(g.shapes[x]))"
                 steps.append(Step(what: text, primitive: primitive(pd), args: args([(DNNL_ARG_SRC, valueMem[x]!), (DNNL_ARG_WEIGHTS, w),
@@ -290,22 +304,22 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 implementations.append("\(text): \(impl)")
             case .concatUpsampled(let skip, let x, let wi):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1]
-                let z = buffers[tempBlock[i]!].pointer
-                let zmem = memory(md(pd, DNNL_ARG_DST), z)
-                let w = memory(md(pd, DNNL_ARG_WEIGHTS), nil), b = memory(md(pd, DNNL_ARG_BIAS), nil)
+                let z = blockOffsets[tempBlock[i]!]
+                let zmem = memory(md(pd, DNNL_ARG_DST), arenaOffset: z)
+                let w = memory(md(pd, DNNL_ARG_WEIGHTS), arenaOffset: nil), b = memory(md(pd, DNNL_ARG_BIAS), arenaOffset: nil)
                 addWeightSlot(wi, inner: w, bias: b, biasCount: 4 * co, upsampled: true, what: what)
                 let text = "convTranspose2x2 \(KernelShapes.fmt(g.weightShapes[wi])) on \(KernelShapes.fmt(xs)) + concat"
-                let skipPtr = buffers[blockOf[skip]!].pointer, out = buffers[blockOf[i]!].pointer
+                let skipAt = blockOffsets[blockOf[skip]!], outAt = blockOffsets[blockOf[i]!]
                 let (n, cs, h, wd) = (xs[0], g.shapes[skip][1], xs[2], xs[3])
                 var step = Step(what: text, primitive: primitive(pd), args: args([(DNNL_ARG_SRC, valueMem[x]!), (DNNL_ARG_WEIGHTS, w),
                                                                                   (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, zmem)]))
-                step.before = { BlockedCopies.copySkip(skipPtr, into: out, n: n, skipChannels: cs, totalChannels: cs + co, pixels: 4 * h * wd, elementSize: es) }
-                step.after = { BlockedCopies.depthToSpace(z, into: out, n: n, co: co, h: h, w: wd, channelOffset: cs, totalChannels: cs + co, elementSize: es) }
+                step.before = { GraphCopies.copySkip($0 + skipAt, into: $0 + outAt, layout: layout, n: n, skipChannels: cs, totalChannels: cs + co, pixels: 4 * h * wd, elementSize: es) }
+                step.after = { GraphCopies.depthToSpace($0 + z, into: $0 + outAt, layout: layout, n: n, co: co, h: h, w: wd, channelOffset: cs, totalChannels: cs + co, elementSize: es) }
                 steps.append(step)
                 implementations.append("\(text): \(impl)")
             }
         }
-        userOut = memory(ctx.memoryDesc(outputShape, dnnl_nchw, what), nil)
+        userOut = memory(ctx.memoryDesc(outputShape, dnnl_nchw, what), arenaOffset: nil)
         var outMD = mds[output], userMD = ctx.memoryDesc(outputShape, dnnl_nchw, what)
         if dnnl_memory_desc_equal(&outMD, &userMD) == 0 {
             let (r, rpd) = reorder(outMD, userMD)
@@ -313,8 +327,9 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             steps.append(Step(what: "output reorder", primitive: r, args: [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: valueMem[output]!),
                                                                            dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: userOut)]))
         } else {
-            // The head wrote NCHW fp32 itself: point its destination at the caller's tensor each run.
+            // The head writes NCHW fp32 itself: its destination is the caller's tensor, not the arena.
             outputIsUser = valueMem[output]
+            arenaBindings.removeAll { $0.memory == valueMem[output]! }
         }
     }
 
@@ -393,13 +408,18 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             precondition(ctx.threads == threads, "InferenceGraph.run: compiled for \(threads) threads, now \(ctx.threads)")
             dnnlCheck(dnnl_memory_set_data_handle(userIn, UnsafeMutableRawPointer(mutating: x.readPointer)), "dnnl_memory_set_data_handle", "graph input")
             dnnlCheck(dnnl_memory_set_data_handle(outputIsUser ?? userOut, UnsafeMutableRawPointer(y.writePointer)), "dnnl_memory_set_data_handle", "graph output")
+            let arena = ctx.arena(bytes: arenaBytes)
+            if arena != boundArena {
+                for (m, offset) in arenaBindings { dnnlCheck(dnnl_memory_set_data_handle(m, arena + offset), "dnnl_memory_set_data_handle", "graph arena") }
+                boundArena = arena
+            }
             let t0 = ctx.profiling ? monotonicSeconds() : 0
             for s in steps {
-                s.before?()
+                s.before?(arena)
                 let status = s.args.withUnsafeBufferPointer { dnnl_primitive_execute(s.primitive, ctx.stream, Int32($0.count), $0.baseAddress) }
                 dnnlCheck(status, "dnnl_primitive_execute", s.what)
                 dnnlCheck(dnnl_stream_wait(ctx.stream), "dnnl_stream_wait", s.what)
-                s.after?()
+                s.after?(arena)
             }
             if ctx.profiling { ctx.primitiveSeconds += monotonicSeconds() - t0 }
         }
