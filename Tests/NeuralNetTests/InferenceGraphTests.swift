@@ -72,6 +72,19 @@ import Support
         }
     }
 
+    /// One graph per input shape, at most `UNetGraphCache.capacity`; the least recently used goes.
+    @Test func graphCacheKeepsTheMostRecentShapes() {
+        let net = UNet(UNetConfig(inChannels: 1, classes: 1, filters: 16, depth: 1, dropout: 0), seed: 13)
+        let cap = UNetGraphCache.capacity
+        let inputs = (1...(cap + 1)).map { Self.input([$0, 1, 16, 16], seed: UInt64($0)) }
+        for x in inputs.prefix(cap) { _ = Self.forward(net, x, graph: true) }
+        _ = Self.forward(net, inputs[0], graph: true)             // batch 1 is now the most recent
+        let y = Self.forward(net, inputs[cap], graph: true)        // a new shape evicts batch 2
+        #expect(Fixtures.relativeError(y, Self.forward(net, inputs[cap], graph: false)) < 1e-5)
+        let shapes = net.graphCache.graphs.keys.map { $0.shape[0] }
+        #expect(shapes.count == cap && shapes.contains(1) && !shapes.contains(2))
+    }
+
     /// bf16 runs the graph channels-last (oneDNN's AMX kernels); it stays near fp32.
     @Test func bf16GraphStaysNearFP32() {
         let net = UNet(UNetConfig(inChannels: 3, classes: 1, filters: 16, depth: 3, dropout: 0.4), seed: 7)

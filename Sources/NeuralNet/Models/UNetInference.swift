@@ -6,10 +6,12 @@ import Foundation
 final class UNetGraphCache: @unchecked Sendable {
     struct Key: Hashable { let shape: [Int], precision: KernelPrecision, threads: Int }
     /// nil graph: the shape does not fit the blocked plan; the layer path runs it.
-    var graphs: [Key: (graph: CompiledInferenceGraph?, version: Int)] = [:]
+    var graphs: [Key: (graph: CompiledInferenceGraph?, version: Int, lastUse: Int)] = [:]
+    var clock = 0
     let lock = NSLock()
-    /// Graphs kept per network: each holds its activations' memory.
-    static let capacity = 4
+    /// Graphs kept per network (each holds a copy of the weights in oneDNN's layout); beyond it
+    /// the least recently used goes. `segment --batch B` gives B up to B sub-batch sizes.
+    static let capacity = 8
 }
 
 extension UNet {
@@ -30,10 +32,13 @@ extension UNet {
         let version = namedVariables(prefix: "").reduce(0) { $0 &+ $1.1.version }
         graphCache.lock.lock()
         defer { graphCache.lock.unlock() }
-        if graphCache.graphs[key] == nil && graphCache.graphs.count >= UNetGraphCache.capacity {
-            graphCache.graphs.removeAll()   // rare: a run sees one or two shapes per network
+        if graphCache.graphs[key] == nil && graphCache.graphs.count >= UNetGraphCache.capacity,
+           let oldest = graphCache.graphs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
+            graphCache.graphs[oldest] = nil
         }
-        var entry = graphCache.graphs[key] ?? (buildGraph(x.shape, key.precision), -1)
+        graphCache.clock += 1
+        var entry = graphCache.graphs[key] ?? (buildGraph(x.shape, key.precision), -1, 0)
+        entry.lastUse = graphCache.clock
         guard let graph = entry.graph else { graphCache.graphs[key] = entry; return nil }
         if entry.version != version {
             graph.setWeights(inferenceWeights())
