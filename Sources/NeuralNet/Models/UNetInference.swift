@@ -5,7 +5,7 @@ import Foundation
 /// thread count, with the parameter versions their weights were copied at.
 final class UNetGraphCache: @unchecked Sendable {
     struct Key: Hashable { let shape: [Int], precision: KernelPrecision, threads: Int }
-    /// nil graph: the shape does not fit the blocked plan; the layer path runs it.
+    /// nil graph: the network does not fit the compiled plan; the layer path runs it.
     var graphs: [Key: (graph: CompiledInferenceGraph?, version: Int, lastUse: Int)] = [:]
     var clock = 0
     let lock = NSLock()

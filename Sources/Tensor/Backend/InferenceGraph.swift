@@ -67,8 +67,8 @@ public final class InferenceGraph: @unchecked Sendable {
     }
 
     /// Creates every primitive and plans the memory for computing `output`; nil where the graph
-    /// does not fit the blocked plan (channel counts that are not multiples of 16 where channels
-    /// are concatenated, or a layout oneDNN does not choose), and the caller should run layer by
+    /// does not fit the plan (in fp32, channel counts that are not multiples of 16 where channels
+    /// are concatenated, or a layout oneDNN does not accept), and the caller should run layer by
     /// layer instead. bf16 applies only where the CPU has native bf16.
     public func compile(output: Value, precision: KernelPrecision) -> CompiledInferenceGraph? {
         let ctx = DNNLContext.shared
@@ -148,10 +148,11 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         var unplanned = 0
         func allocate(_ bytes: Int) -> Int {
             unplanned += bytes
-            if let b = freeBlocks.filter({ blockSizes[$0] >= bytes }).min(by: { blockSizes[$0] < blockSizes[$1] }) {
+            // Ties go to the lower index: a Set's order differs run to run, the plan must not.
+            if let b = freeBlocks.filter({ blockSizes[$0] >= bytes }).min(by: { (blockSizes[$0], $0) < (blockSizes[$1], $1) }) {
                 freeBlocks.remove(b); return b
             }
-            if let b = freeBlocks.max(by: { blockSizes[$0] < blockSizes[$1] }) {
+            if let b = freeBlocks.max(by: { (blockSizes[$0], $1) < (blockSizes[$1], $0) }) {
                 freeBlocks.remove(b); blockSizes[b] = bytes; return b   // grow the largest free block
             }
             blockSizes.append(bytes); return blockSizes.count - 1
@@ -166,9 +167,10 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         // fp32: nChw16c, where oneDNN's jit convolutions run; bf16: nhwc, the layout of its AMX
         // (brgconv) kernels — on nChw16c it falls back to AVX512-BF16 ones at half the speed of fp32.
         let layout = bf16 ? ActivationLayout.channelsLast : ActivationLayout.blocked16
-        func blocked(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout == .blocked16 ? dnnl_nChw16c : dnnl_nhwc, what, type: dt) }
-        func isBlocked(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool {
-            var a = md, b = blocked(dims)
+        /// The descriptor of an activation of `dims` in the graph's layout.
+        func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout == .blocked16 ? dnnl_nChw16c : dnnl_nhwc, what, type: dt) }
+        func inLayout(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool {
+            var a = md, b = activation(dims)
             return dnnl_memory_desc_equal(&a, &b) != 0
         }
         func convPD(_ x: dnnl_memory_desc_t, _ xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, ddt: dnnl_data_type_t,
@@ -196,8 +198,8 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             case .conv(let x, let wi, let k, let p, let relu, let slope):
                 // Every activation in `layout` (oneDNN's own choice would be nhwc for a first layer of 1–3
                 // channels in fp32); the network's input is reordered in, its output (fp32) out to NCHW.
-                let src = x == 0 ? (bf16 ? blocked(inputShape) : ctx.memoryDesc(inputShape, dnnl_nchw, what)) : mds[x]
-                let pd = convPD(src, g.shapes[x], co: g.weightShapes[wi][0], k: k, p: p, dst: isOut ? nil : blocked(s),
+                let src = x == 0 ? (bf16 ? activation(inputShape) : ctx.memoryDesc(inputShape, dnnl_nchw, what)) : mds[x]
+                let pd = convPD(src, g.shapes[x], co: g.weightShapes[wi][0], k: k, p: p, dst: isOut ? nil : activation(s),
                                 ddt: isOut ? dnnl_f32 : dt, relu: relu, slope: slope)
                 nodePDs[i] = pd
                 if x == 0 {
@@ -206,9 +208,9 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                     mds[0] = src
                 }
                 mds[i] = md(pd, DNNL_ARG_DST)
-                if !isOut && !isBlocked(mds[i], s) { ok = false }
+                if !isOut && !inLayout(mds[i], s) { ok = false }
             case .pool(let x):
-                var src = mds[x], dst = blocked(s)
+                var src = mds[x], dst = activation(s)
                 var desc = dnnl_pooling_v2_desc_t()
                 dnnlCheck(dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference, dnnl_pooling_max, &src, &dst,
                                                             [2, 2], [2, 2], [0, 0], [0, 0], [0, 0]),
@@ -216,18 +218,18 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 let pd = dnnlPrimitiveDesc(&desc, what: what)
                 nodePDs[i] = pd
                 mds[i] = md(pd, DNNL_ARG_DST)
-                if !isBlocked(mds[i], s) { ok = false }
+                if !inLayout(mds[i], s) { ok = false }
             case .concatUpsampled(let skip, let x, let wi):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1], cs = g.shapes[skip][1]
-                guard layout == .channelsLast || (co % 16 == 0 && cs % 16 == 0), !isOut, isBlocked(mds[skip], g.shapes[skip]), isBlocked(mds[x], xs) else { ok = false; break }
+                guard layout == .channelsLast || (co % 16 == 0 && cs % 16 == 0), !isOut, inLayout(mds[skip], g.shapes[skip]), inLayout(mds[x], xs) else { ok = false; break }
                 // The 2×2 stride-2 transposed convolution is a 1×1 convolution to 4·Co channels
                 // (channel g·Co + o for window position g = 2a + b), moved into place by `depthToSpace`.
                 let zs = [xs[0], 4 * co, xs[2], xs[3]]
-                let pd = convPD(mds[x], xs, co: 4 * co, k: 1, p: 0, dst: blocked(zs), ddt: dt, relu: false, slope: 0)
+                let pd = convPD(mds[x], xs, co: 4 * co, k: 1, p: 0, dst: activation(zs), ddt: dt, relu: false, slope: 0)
                 nodePDs[i] = pd
-                var z = blocked(zs)
+                var z = activation(zs)
                 tempBlock[i] = allocate(dnnl_memory_desc_get_size(&z))
-                mds[i] = blocked(s)
+                mds[i] = activation(s)
             }
             if !ok { break }
             if let pd = nodePDs[i], var smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee {
