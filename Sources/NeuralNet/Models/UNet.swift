@@ -64,13 +64,12 @@ public final class TwoConv: Module {
     }
 
     func callAsFunction(_ x: Variable, training: Bool) -> Variable {
-        if !Autograd.isRecording, !training || bn1 == nil, let b1 = conv1.bias, let b2 = conv2.bias {
+        if !Autograd.isRecording, !training || bn1 == nil, conv1.bias != nil, conv2.bias != nil {
             // Inference: both convolutions in one kernel call, the intermediate kept in oneDNN's
             // layout; batch norm (running statistics) folded into the convolutions' weights.
-            let (w1, c1) = bn1?.folded(weight: conv1.weight.value, bias: b1.value) ?? (conv1.weight.value, b1.value)
-            let (w2, c2) = bn2?.folded(weight: conv2.weight.value, bias: b2.value) ?? (conv2.weight.value, b2.value)
-            return Variable(Kernels.conv2dPair(x.value, w1, c1, w2, c2, padding: conv1.padding, fuseReLU: true, reluSlope: slope,
-                                               precision: Kernels.inferencePrecision))
+            let w = inferenceWeights()
+            return Variable(Kernels.conv2dPair(x.value, w[0].weight, w[0].bias, w[1].weight, w[1].bias, padding: conv1.padding,
+                                               fuseReLU: true, reluSlope: slope, precision: Kernels.inferencePrecision))
         }
         var h = x
         for (conv, bn) in [(conv1, bn1), (conv2, bn2)] {
@@ -81,6 +80,15 @@ public final class TwoConv: Module {
             }
         }
         return h
+    }
+
+    /// Both convolutions' weights and biases (zero where there is none) as inference runs them:
+    /// batch norm, with its running statistics, folded in.
+    func inferenceWeights() -> [(weight: Tensor, bias: Tensor)] {
+        [(conv1, bn1), (conv2, bn2)].map { conv, bn in
+            let b = conv.bias?.value ?? Tensor.zeros([conv.weight.value.shape[0]])
+            return bn?.folded(weight: conv.weight.value, bias: b) ?? (conv.weight.value, b)
+        }
     }
 
     public func namedVariables(prefix: String) -> [(String, Variable)] {

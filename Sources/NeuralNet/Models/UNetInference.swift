@@ -8,6 +8,8 @@ final class UNetGraphCache: @unchecked Sendable {
     /// nil graph: the network does not fit the compiled plan; the layer path runs it.
     var graphs: [Key: (graph: CompiledInferenceGraph?, version: Int, lastUse: Int)] = [:]
     var clock = 0
+    /// The network's parameters and buffers, whose versions say when the copied weights are stale.
+    var variables: [Variable] = []
     let lock = NSLock()
     /// Graphs kept per network (each holds a copy of the weights in oneDNN's layout); beyond it
     /// the least recently used goes. `segment --batch B` gives B up to B sub-batch sizes.
@@ -29,9 +31,10 @@ extension UNet {
         guard !Autograd.isRecording, KernelTuning.inferenceGraphs, KernelTuning.convLayout == .auto,
               KernelTuning.transposedConvLayout == .auto, KernelTuning.convPairs else { return nil }
         let key = UNetGraphCache.Key(shape: x.shape, precision: Kernels.inferencePrecision, threads: Kernels.threads)
-        let version = namedVariables(prefix: "").reduce(0) { $0 &+ $1.1.version }
         graphCache.lock.lock()
         defer { graphCache.lock.unlock() }
+        if graphCache.variables.isEmpty { graphCache.variables = namedVariables(prefix: "").map(\.1) }
+        let version = graphCache.variables.reduce(0) { $0 &+ $1.version }
         if graphCache.graphs[key] == nil && graphCache.graphs.count >= UNetGraphCache.capacity,
            let oldest = graphCache.graphs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
             graphCache.graphs[oldest] = nil
@@ -72,17 +75,12 @@ extension UNet {
 
     /// Weights and biases in the order `buildGraph` names them, batch norm folded in.
     private func inferenceWeights() -> [(weight: Tensor, bias: Tensor)] {
-        func conv(_ c: Conv2D, _ bn: BatchNorm2D?) -> (weight: Tensor, bias: Tensor) {
-            let b = c.bias?.value ?? Tensor.zeros([c.weight.value.shape[0]])
-            return bn?.folded(weight: c.weight.value, bias: b) ?? (c.weight.value, b)
-        }
-        func block(_ b: TwoConv) -> [(weight: Tensor, bias: Tensor)] { [conv(b.conv1, b.bn1), conv(b.conv2, b.bn2)] }
-        var out = down.flatMap(block)
+        var out = down.flatMap { $0.inferenceWeights() }
         for l in stride(from: config.depth - 1, through: 0, by: -1) {
             out.append((up[l].weight.value, up[l].bias.value))
-            out += block(dec[l])
+            out += dec[l].inferenceWeights()
         }
-        out.append(conv(head, nil))
+        out.append((head.weight.value, head.bias?.value ?? Tensor.zeros([head.weight.value.shape[0]])))
         return out
     }
 }

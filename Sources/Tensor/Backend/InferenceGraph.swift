@@ -110,11 +110,12 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
     private var arenaBindings: [(memory: dnnl_memory_t, offset: Int)] = []
     private var arenaBytes = 0
     private var boundArena: UnsafeMutableRawPointer?
-    /// User-side f32 NCHW memories of the input and output, whose handles each run sets.
+    /// User-side f32 NCHW memories of the input and output (the head's own destination where it
+    /// writes NCHW fp32 itself), whose handles each run sets.
     private var userIn: dnnl_memory_t!, userOut: dnnl_memory_t!
     /// Weight reorders: (user f32 memory, reorder into the primitive's layout) per weight, and
-    /// each bias's f32 buffer and how its values are laid out (transposed conv: 4 copies).
-    private var weightSlots: [(user: dnnl_memory_t, reorder: dnnl_primitive_t, inner: dnnl_memory_t, bias: RawBuffer, biasRepeat: Int, upsampled: Bool)] = []
+    /// each bias's f32 buffer (a transposed convolution's holds its bias once per window position).
+    private var weightSlots: [(user: dnnl_memory_t, reorder: dnnl_primitive_t, inner: dnnl_memory_t, bias: RawBuffer, upsampled: Bool)] = []
     private let weightShapes: [[Int]]
 
     fileprivate init?(_ g: InferenceGraph, output: Int, bf16: Bool) {
@@ -321,22 +322,19 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 implementations.append("\(text): \(impl)")
             }
         }
-        userOut = memory(ctx.memoryDesc(outputShape, dnnl_nchw, what), arenaOffset: nil)
         var outMD = mds[output], userMD = ctx.memoryDesc(outputShape, dnnl_nchw, what)
         if dnnl_memory_desc_equal(&outMD, &userMD) == 0 {
+            userOut = memory(userMD, arenaOffset: nil)
             let (r, rpd) = reorder(outMD, userMD)
             pds.append(rpd)
             steps.append(Step(what: "output reorder", primitive: r, args: [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: valueMem[output]!),
                                                                            dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: userOut)]))
         } else {
             // The head writes NCHW fp32 itself: its destination is the caller's tensor, not the arena.
-            outputIsUser = valueMem[output]
-            arenaBindings.removeAll { $0.memory == valueMem[output]! }
+            userOut = valueMem[output]
+            arenaBindings.removeAll { $0.memory == userOut }
         }
     }
-
-    /// The head's own destination memory when it is already NCHW fp32 (no output reorder).
-    private var outputIsUser: dnnl_memory_t?
 
     private func addWeightSlot(_ wi: Int, inner: dnnl_memory_t, bias: dnnl_memory_t, biasCount: Int, upsampled: Bool, what: String) {
         let ctx = DNNLContext.shared
@@ -360,7 +358,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         let biasBuf = RawBuffer(bytes: biasCount * 4)
         dnnlCheck(dnnl_memory_set_data_handle(bias, biasBuf.pointer), "dnnl_memory_set_data_handle", what)
         buffers.append(biasBuf)
-        weightSlots.append((u!, r!, inner, biasBuf, upsampled ? 4 : 1, upsampled))
+        weightSlots.append((u!, r!, inner, biasBuf, upsampled))
     }
 
     deinit {
@@ -378,8 +376,8 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         ctx.locked {
             ctx.applyThreads()
             for (i, (w, b)) in weights.enumerated() {
-                let slot = weightSlots[i], ws = weightShapes[i]
-                precondition(w.shape == ws && b.count * slot.biasRepeat == slot.bias.bytes / 4,
+                let slot = weightSlots[i], ws = weightShapes[i], copies = slot.upsampled ? 4 : 1
+                precondition(w.shape == ws && b.count * copies == slot.bias.bytes / 4,
                              "InferenceGraph.setWeights: weight \(w.shape) / bias \(b.shape) for layer \(i) expecting \(ws)")
                 var user = w
                 if slot.upsampled {
@@ -395,7 +393,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                           "dnnl_primitive_execute (weights)", "weights")
                 dnnlCheck(dnnl_stream_wait(ctx.stream), "dnnl_stream_wait", "weights")
                 let bp = slot.bias.pointer.assumingMemoryBound(to: Float.self), src = b.readPointer
-                for r in 0..<slot.biasRepeat { for o in 0..<b.count { bp[r * b.count + o] = src[o] } }
+                for r in 0..<copies { for o in 0..<b.count { bp[r * b.count + o] = src[o] } }
             }
         }
     }
@@ -409,7 +407,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             ctx.applyThreads()
             precondition(ctx.threads == threads, "InferenceGraph.run: compiled for \(threads) threads, now \(ctx.threads)")
             dnnlCheck(dnnl_memory_set_data_handle(userIn, UnsafeMutableRawPointer(mutating: x.readPointer)), "dnnl_memory_set_data_handle", "graph input")
-            dnnlCheck(dnnl_memory_set_data_handle(outputIsUser ?? userOut, UnsafeMutableRawPointer(y.writePointer)), "dnnl_memory_set_data_handle", "graph output")
+            dnnlCheck(dnnl_memory_set_data_handle(userOut, UnsafeMutableRawPointer(y.writePointer)), "dnnl_memory_set_data_handle", "graph output")
             let arena = ctx.arena(bytes: arenaBytes)
             if arena != boundArena {
                 for (m, offset) in arenaBindings { dnnlCheck(dnnl_memory_set_data_handle(m, arena + offset), "dnnl_memory_set_data_handle", "graph arena") }
