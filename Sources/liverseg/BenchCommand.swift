@@ -30,9 +30,9 @@ struct BenchUNet: ParsableCommand {
     var precision: KernelPrecision = .fp32
     @Flag(help: ArgumentHelp("Run the two convolutions of each block as separate calls at inference (no blocked intermediate), to measure what keeping it blocked saves.", visibility: .hidden))
     var noConvPairs = false
-    @Flag(help: ArgumentHelp("Run inference layer by layer instead of as one compiled graph with blocked activations, to measure what the graph saves.", visibility: .hidden))
+    @Flag(help: ArgumentHelp("Run inference and training layer by layer instead of as compiled graphs with blocked activations, to measure what the graphs save.", visibility: .hidden))
     var noGraph = false
-    @Flag(help: ArgumentHelp("List the oneDNN implementation of each primitive of the compiled inference graph.", visibility: .hidden))
+    @Flag(help: ArgumentHelp("List the oneDNN implementation of each primitive of the compiled inference and training graphs.", visibility: .hidden))
     var listKernels = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
@@ -64,8 +64,10 @@ struct BenchUNet: ParsableCommand {
         }
         func trainStep() {
             net.zeroGradients()
-            let loss = Losses.binaryCrossEntropy(logits: net(x, training: true), targets: y)
-            loss.backward()
+            KernelTuning.$trainingGraphs.withValue(!noGraph) {
+                let loss = Losses.binaryCrossEntropy(logits: net(x, training: true), targets: y)
+                loss.backward()
+            }
             opt.step()
         }
         /// Median wall and process CPU seconds (CPU time tells the work apart from waiting for a
@@ -100,7 +102,7 @@ struct BenchUNet: ParsableCommand {
             result["train_step_cpu_seconds"] = trainTimes.cpu
             result["train_gflops"] = 3 * flops / trainTimes.wall / 1e9
         }
-        if listKernels { net.inferenceGraphImplementations.forEach { print($0) } }
+        if listKernels { (net.inferenceGraphImplementations + net.trainingGraphImplementations).forEach { print($0) } }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))

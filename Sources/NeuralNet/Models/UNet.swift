@@ -115,6 +115,7 @@ public final class UNet: Module {
     /// Dropout masks; reseed through `reseed` for reproducible runs.
     public var random: RandomSource
     let graphCache = UNetGraphCache()
+    let trainingGraphCache = UNetTrainingGraphCache()
 
     public init(_ config: UNetConfig, seed: UInt64) {
         precondition(config.depth >= 0 && config.filters > 0 && config.classes > 0 && config.inChannels > 0,
@@ -140,6 +141,7 @@ public final class UNet: Module {
         precondition(s.count == 4 && s[1] == config.inChannels && s[2] % m == 0 && s[3] % m == 0,
                      "UNet: input \(s) must be [N, \(config.inChannels), H, W] with H, W divisible by \(m)")
         if !training, let y = compiledForward(x.value) { return Variable(y) }
+        if training, let y = compiledTrainingForward(x) { return y }
         var skips: [Variable] = []
         var h = x
         for l in 0...config.depth {

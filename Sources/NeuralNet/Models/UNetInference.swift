@@ -1,7 +1,7 @@
 import Foundation
 @_spi(KernelTuning) import Tensor
 
-/// A U-Net's compiled inference graphs (`InferenceGraph`), one per input shape, precision and
+/// A U-Net's compiled inference graphs (`CompiledInferenceGraph`), one per input shape, precision and
 /// thread count, with the parameter versions their weights were copied at.
 final class UNetGraphCache: @unchecked Sendable {
     struct Key: Hashable { let shape: [Int], precision: KernelPrecision, threads: Int }
@@ -52,13 +52,20 @@ extension UNet {
     }
 
     private func buildGraph(_ shape: [Int], _ precision: KernelPrecision) -> CompiledInferenceGraph? {
-        let g = InferenceGraph()
+        let (g, output) = networkGraph(shape)
+        return g.compile(output: output, precision: precision)
+    }
+
+    /// The network as a `NetworkGraph` (layers in the order `callAsFunction` runs them; weights
+    /// named down blocks, then per level up-sampling and decoder block, then the head).
+    func networkGraph(_ shape: [Int]) -> (NetworkGraph, NetworkGraph.Value) {
+        let g = NetworkGraph()
         let slope = config.leakySlope ?? 0
-        func block(_ b: TwoConv, _ x: InferenceGraph.Value) -> InferenceGraph.Value {
+        func block(_ b: TwoConv, _ x: NetworkGraph.Value) -> NetworkGraph.Value {
             let h = g.conv(x, weightShape: b.conv1.weight.value.shape, padding: b.conv1.padding, relu: true, slope: slope)
             return g.conv(h, weightShape: b.conv2.weight.value.shape, padding: b.conv2.padding, relu: true, slope: slope)
         }
-        var skips: [InferenceGraph.Value] = []
+        var skips: [NetworkGraph.Value] = []
         var h = g.input(shape)
         for l in 0...config.depth {
             if l > 0 { h = g.maxPool2x2(h) }
@@ -66,11 +73,11 @@ extension UNet {
             skips.append(h)
         }
         for l in stride(from: config.depth - 1, through: 0, by: -1) {
-            h = g.concatUpsampled(skip: skips[l], h, weightShape: up[l].weight.value.shape)
-            h = block(dec[l], h)   // dropout is the identity at inference
+            h = g.concatUpsampled(skip: skips[l], h, weightShape: up[l].weight.value.shape, dropout: config.dropout)
+            h = block(dec[l], h)
         }
         h = g.conv(h, weightShape: head.weight.value.shape, padding: head.padding, relu: false)
-        return g.compile(output: h, precision: precision)
+        return (g, h)
     }
 
     /// Weights and biases in the order `buildGraph` names them, batch norm folded in.

@@ -121,6 +121,10 @@ final class DNNLContext: @unchecked Sendable {
 
     var cachedOpCount: Int { locked { ops.count } }
 
+    /// Seconds per step of the compiled training graphs while profiling (primitives and the host
+    /// passes between them: copies, dropout, gradient sums).
+    var graphSteps: [String: (calls: Int, seconds: Double)] = [:]
+
     /// Time per cached primitive while profiling, largest first (LIVERSEG_KERNEL_PROFILE=1 prints
     /// it at exit).
     func profileReport() -> String {
@@ -135,6 +139,11 @@ final class DNNLContext: @unchecked Sendable {
                 out += String(format: "%12.3f %12.3f %10.3f %7d  ", p.primitive + p.reorder, p.primitive, p.reorder, p.calls)
                     + "\(op.what) [\(op.implementation)]\n"
             }
+            if !graphSteps.isEmpty {
+                let steps = graphSteps.sorted { $0.value.seconds > $1.value.seconds }
+                out += String(format: "compiled training graphs: %d steps, %.3f s in total\n", steps.count, steps.reduce(0.0) { $0 + $1.value.seconds })
+                for (what, p) in steps { out += String(format: "%12.3f %7d  ", p.seconds, p.calls) + "\(what)\n" }
+            }
             return out
         }
     }
@@ -144,6 +153,7 @@ final class DNNLContext: @unchecked Sendable {
             primitiveSeconds = 0
             reorderSeconds = 0
             for op in ops.values { op.profile = (0, 0, 0) }
+            graphSteps = [:]
         }
     }
 

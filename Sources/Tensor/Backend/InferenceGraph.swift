@@ -7,79 +7,11 @@ import Glibc
 /// inference. Layer by layer, each kernel call takes NCHW tensors and reorders them into and out
 /// of oneDNN's blocked layout; here the activations stay in one layout (fp32: nChw16c; bf16:
 /// nhwc, see `ActivationLayout`) from the first convolution to the head, so the only reorders
-/// are of the input and the output. Every
-/// buffer is planned at compile time (values whose lives do not overlap share memory) and bound
-/// to its primitives once, so a run allocates nothing. In bf16 the activations themselves are
-/// bfloat16 (half the memory traffic), with fp32 accumulation inside the primitives.
-///
-/// Build with `input`, `conv`, `maxPool2x2` and `concatUpsampled`, then `compile`. Weights are
-/// snapshots taken by `setWeights` (the caller refreshes them when its parameters change).
-public final class InferenceGraph: @unchecked Sendable {
-    public struct Value: Hashable, Sendable { fileprivate let id: Int }
-
-    fileprivate enum Node {
-        case input
-        case conv(x: Int, weight: Int, kernel: Int, padding: Int, relu: Bool, slope: Float)
-        case pool(x: Int)
-        /// concat([skip, convTranspose2x2(x)]) along channels.
-        case concatUpsampled(skip: Int, x: Int, weight: Int)
-    }
-
-    /// [N, C, H, W] of each value, and the op that makes it.
-    fileprivate var shapes: [[Int]] = []
-    fileprivate var nodes: [Node] = []
-    /// Weight shapes in `setWeights` order: conv [Co,Ci,K,K], transposed conv [Ci,Co,2,2].
-    fileprivate var weightShapes: [[Int]] = []
-
-    public init() {}
-
-    public func input(_ shape: [Int]) -> Value {
-        precondition(shape.count == 4 && shapes.isEmpty, "InferenceGraph.input: one [N,C,H,W] input, first")
-        return add(.input, shape)
-    }
-
-    /// Stride-1 convolution with a bias, padding `padding`, optionally followed by (leaky) ReLU.
-    public func conv(_ x: Value, weightShape w: [Int], padding: Int, relu: Bool, slope: Float = 0) -> Value {
-        let s = shapes[x.id]
-        precondition(w.count == 4 && w[1] == s[1] && w[2] == w[3], "InferenceGraph.conv: weight \(w) does not fit input \(s)")
-        weightShapes.append(w)
-        return add(.conv(x: x.id, weight: weightShapes.count - 1, kernel: w[2], padding: padding, relu: relu, slope: slope),
-                   [s[0], w[0], s[2] + 2 * padding - w[2] + 1, s[3] + 2 * padding - w[3] + 1])
-    }
-
-    public func maxPool2x2(_ x: Value) -> Value {
-        let s = shapes[x.id]
-        return add(.pool(x: x.id), [s[0], s[1], s[2] / 2, s[3] / 2])
-    }
-
-    /// concat([skip, convTranspose2x2(x)]) along channels; the weight is PyTorch's [Ci,Co,2,2].
-    public func concatUpsampled(skip: Value, _ x: Value, weightShape w: [Int]) -> Value {
-        let s = shapes[skip.id], t = shapes[x.id]
-        precondition(w.count == 4 && w[0] == t[1] && w[2] == 2 && w[3] == 2 && s[0] == t[0] && s[2] == 2 * t[2] && s[3] == 2 * t[3],
-                     "InferenceGraph.concatUpsampled: skip \(s), x \(t) and weight \(w) do not fit")
-        weightShapes.append(w)
-        return add(.concatUpsampled(skip: skip.id, x: x.id, weight: weightShapes.count - 1), [s[0], s[1] + w[1], s[2], s[3]])
-    }
-
-    private func add(_ node: Node, _ shape: [Int]) -> Value {
-        nodes.append(node); shapes.append(shape)
-        return Value(id: nodes.count - 1)
-    }
-
-    /// Creates every primitive and plans the memory for computing `output`; nil where the graph
-    /// does not fit the plan (in fp32, channel counts that are not multiples of 16 where channels
-    /// are concatenated, or a layout oneDNN does not accept), and the caller should run layer by
-    /// layer instead. bf16 applies only where the CPU has native bf16.
-    public func compile(output: Value, precision: KernelPrecision) -> CompiledInferenceGraph? {
-        let ctx = DNNLContext.shared
-        return ctx.locked {
-            ctx.applyThreads()
-            return CompiledInferenceGraph(self, output: output.id, bf16: precision == .bf16 && DNNLContext.bf16Native)
-        }
-    }
-}
-
-/// `InferenceGraph` ready to run; see there.
+/// are of the input and the output. Every buffer is planned at compile time (values whose lives
+/// do not overlap share memory) and bound to its primitives once, so a run allocates nothing. In
+/// bf16 the activations themselves are bfloat16 (half the memory traffic), with fp32
+/// accumulation inside the primitives. Weights are snapshots taken by `setWeights` (the caller
+/// refreshes them when its parameters change).
 public final class CompiledInferenceGraph: @unchecked Sendable {
     public let inputShape: [Int], outputShape: [Int]
     public let precision: KernelPrecision
@@ -118,7 +50,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
     private var weightSlots: [(user: dnnl_memory_t, reorder: dnnl_primitive_t, inner: dnnl_memory_t, bias: RawBuffer, upsampled: Bool)] = []
     private let weightShapes: [[Int]]
 
-    fileprivate init?(_ g: InferenceGraph, output: Int, bf16: Bool) {
+    init?(_ g: NetworkGraph, output: Int, bf16: Bool) {
         let ctx = DNNLContext.shared
         let dt = bf16 ? dnnl_bf16 : dnnl_f32
         let es = bf16 ? 2 : 4
@@ -130,16 +62,9 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         let what = "inference graph \(KernelShapes.fmt(inputShape))"
 
         // Which values each node reads, and when each value is read last.
-        func reads(_ n: InferenceGraph.Node) -> [Int] {
-            switch n {
-            case .input: return []
-            case .conv(let x, _, _, _, _, _), .pool(let x): return [x]
-            case .concatUpsampled(let s, let x, _): return [s, x]
-            }
-        }
         let count = output + 1
         var lastUse = Array(0..<count)
-        for i in 0..<count { for r in reads(g.nodes[i]) { lastUse[r] = max(lastUse[r], i) } }
+        for i in 0..<count { for r in g.reads(i) { lastUse[r] = max(lastUse[r], i) } }
         lastUse[output] = count
 
         // Memory plan: a value takes a free block (best fit) or a new one; blocks free after the value's last read.
@@ -220,7 +145,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 nodePDs[i] = pd
                 mds[i] = md(pd, DNNL_ARG_DST)
                 if !inLayout(mds[i], s) { ok = false }
-            case .concatUpsampled(let skip, let x, let wi):
+            case .concatUpsampled(let skip, let x, let wi, _):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1], cs = g.shapes[skip][1]
                 guard layout == .channelsLast || (co % 16 == 0 && cs % 16 == 0), !isOut, inLayout(mds[skip], g.shapes[skip]), inLayout(mds[x], xs) else { ok = false; break }
                 // The 2×2 stride-2 transposed convolution is a 1×1 convolution to 4·Co channels
@@ -237,7 +162,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 scratch = max(scratch, dnnl_memory_desc_get_size(&smd))
             }
             blockOf[i] = allocate(dnnl_memory_desc_get_size(&mds[i]))
-            for r in reads(g.nodes[i]) + [i] where lastUse[r] == i { if let b = blockOf[r] { freeBlocks.insert(b) } }
+            for r in g.reads(i) + [i] where lastUse[r] == i { if let b = blockOf[r] { freeBlocks.insert(b) } }
             if let t = tempBlock[i] { freeBlocks.insert(t) }
             if let (_, b) = inputReorder, i == lastUse[0] { freeBlocks.insert(b) }
         }
@@ -305,7 +230,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 let text = "maxPool2x2 on \(KernelShapes.fmt(g.shapes[x]))"
                 steps.append(Step(what: text, primitive: primitive(pd), args: args([(DNNL_ARG_SRC, valueMem[x]!), (DNNL_ARG_DST, mem)])))
                 implementations.append("\(text): \(impl)")
-            case .concatUpsampled(let skip, let x, let wi):
+            case .concatUpsampled(let skip, let x, let wi, _):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1]
                 let z = blockOffsets[tempBlock[i]!]
                 let zmem = memory(md(pd, DNNL_ARG_DST), arenaOffset: z)
@@ -338,7 +263,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
 
     private func addWeightSlot(_ wi: Int, inner: dnnl_memory_t, bias: dnnl_memory_t, biasCount: Int, upsampled: Bool, what: String) {
         let ctx = DNNLContext.shared
-        precondition(wi == weightSlots.count, "InferenceGraph: weights out of order")
+        precondition(wi == weightSlots.count, "CompiledInferenceGraph: weights out of order")
         let ws = weightShapes[wi]
         // The user's weight as the primitive sees it: conv OIHW; transposed conv as the 1×1 [4·Co, Ci] (rearranged by `setWeights`).
         let userDims = upsampled ? [4 * ws[1], ws[0], 1, 1] : ws
@@ -371,22 +296,15 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
     /// Copies the weights and biases into the primitives' layouts, in the order the graph's
     /// `conv` and `concatUpsampled` calls named them. Call again whenever they change.
     public func setWeights(_ weights: [(weight: Tensor, bias: Tensor)]) {
-        precondition(weights.count == weightSlots.count, "InferenceGraph.setWeights: \(weights.count) weights for \(weightSlots.count) layers")
+        precondition(weights.count == weightSlots.count, "CompiledInferenceGraph.setWeights: \(weights.count) weights for \(weightSlots.count) layers")
         let ctx = DNNLContext.shared
         ctx.locked {
             ctx.applyThreads()
             for (i, (w, b)) in weights.enumerated() {
                 let slot = weightSlots[i], ws = weightShapes[i], copies = slot.upsampled ? 4 : 1
                 precondition(w.shape == ws && b.count * copies == slot.bias.bytes / 4,
-                             "InferenceGraph.setWeights: weight \(w.shape) / bias \(b.shape) for layer \(i) expecting \(ws)")
-                var user = w
-                if slot.upsampled {
-                    // [Ci, Co, 2, 2] → [4·Co, Ci]: row g·Co + o holds w[·, o, a, b] with g = 2a + b.
-                    let (ci, co) = (ws[0], ws[1])
-                    user = Tensor(uninitializedShape: [4 * co, ci, 1, 1])
-                    let src = w.readPointer, dst = user.writePointer
-                    for c in 0..<ci { for o in 0..<co { for g in 0..<4 { dst[(g * co + o) * ci + c] = src[(c * co + o) * 4 + g] } } }
-                }
+                             "CompiledInferenceGraph.setWeights: weight \(w.shape) / bias \(b.shape) for layer \(i) expecting \(ws)")
+                let user = slot.upsampled ? GraphCopies.transposedAsGemm(w) : w
                 dnnlCheck(dnnl_memory_set_data_handle(slot.user, UnsafeMutableRawPointer(mutating: user.readPointer)), "dnnl_memory_set_data_handle", "weights")
                 let a = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: slot.user), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: slot.inner)]
                 dnnlCheck(a.withUnsafeBufferPointer { dnnl_primitive_execute(slot.reorder, ctx.stream, 2, $0.baseAddress) },
@@ -400,12 +318,12 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
 
     /// The network's output (fp32 NCHW) for `x` (fp32 NCHW of `inputShape`).
     public func run(_ x: Tensor) -> Tensor {
-        precondition(x.shape == inputShape, "InferenceGraph.run: input \(x.shape), compiled for \(inputShape)")
+        precondition(x.shape == inputShape, "CompiledInferenceGraph.run: input \(x.shape), compiled for \(inputShape)")
         let y = Tensor(uninitializedShape: outputShape)
         let ctx = DNNLContext.shared
         ctx.locked {
             ctx.applyThreads()
-            precondition(ctx.threads == threads, "InferenceGraph.run: compiled for \(threads) threads, now \(ctx.threads)")
+            precondition(ctx.threads == threads, "CompiledInferenceGraph.run: compiled for \(threads) threads, now \(ctx.threads)")
             dnnlCheck(dnnl_memory_set_data_handle(userIn, UnsafeMutableRawPointer(mutating: x.readPointer)), "dnnl_memory_set_data_handle", "graph input")
             dnnlCheck(dnnl_memory_set_data_handle(userOut, UnsafeMutableRawPointer(y.writePointer)), "dnnl_memory_set_data_handle", "graph output")
             let arena = ctx.arena(bytes: arenaBytes)
@@ -425,10 +343,4 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         }
         return y
     }
-}
-
-private func dnnl_memory_get_memory_desc_checked(_ m: dnnl_memory_t, _ what: String) -> dnnl_memory_desc_t {
-    var p: UnsafePointer<dnnl_memory_desc_t>?
-    dnnlCheck(dnnl_memory_get_memory_desc(m, &p), "dnnl_memory_get_memory_desc", what)
-    return p!.pointee
 }

@@ -226,10 +226,14 @@ public enum KernelTuning {
     /// false runs two `conv2d` calls, for benchmarks of the difference).
     @TaskLocal public static var convPairs = true
 
-    /// Whether a network may run its inference as one compiled `InferenceGraph` (activations
+    /// Whether a network may run its inference as one compiled `CompiledInferenceGraph` (activations
     /// blocked throughout) instead of layer by layer (default true; false for benchmarks of
     /// the difference and for tests of the layer path).
     @TaskLocal public static var inferenceGraphs = true
+
+    /// Whether a network may run its training steps as one compiled `CompiledTrainingGraph`
+    /// (default true; false trains layer by layer, for benchmarks and tests of the difference).
+    @TaskLocal public static var trainingGraphs = true
 
     /// Accumulates the time spent inside primitives and in reorders (off by default).
     public static var profiling: Bool {
