@@ -26,10 +26,13 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
 
+        // Dropout's hash, vectorized with AVX-512 where the CPU has it (see dropout.c).
+        .target(name: "CDropout", path: "Sources/CDropout"),
+
         // Layer 0: small shared pieces (atomic writes, seeded RNG, progress) used by every layer.
         .target(name: "Support", swiftSettings: optimize),
         // Layer 1: tensors and the oneDNN compute backend.
-        .target(name: "Tensor", dependencies: ["CDNNL", "Support"], swiftSettings: optimize),
+        .target(name: "Tensor", dependencies: ["CDNNL", "CDropout", "Support"], swiftSettings: optimize),
         // Layer 2: autograd, layers, U-Net, losses, optimizers, checkpoints.
         .target(name: "NeuralNet", dependencies: ["Tensor", "Support"], swiftSettings: optimize),
         // Medical image I/O: NIfTI, DICOM, geometry, resampling, PNG figures.

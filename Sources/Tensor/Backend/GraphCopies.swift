@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CDropout
 
 /// How the compiled graph lays out its activations.
 enum ActivationLayout {
@@ -117,9 +118,8 @@ enum TrainingCopies {
         let v = x.assumingMemoryBound(to: Float.self)
         let keep = 1 / (1 - p)
         let cut = UInt64((Double(p) * Double(1 << 24)).rounded())
-        let hw = h * w
         // Rows (n, channel block, y): 16·w elements, contiguous. Within a row, one channel at a
-        // time: its w draws are consecutive NCHW indices (the hash loop of `Tensor.dropout`).
+        // time: its w draws are consecutive NCHW indices, drawn in one vectorized call.
         parallelFor(n * (c / 16) * h, minChunk: 8) { r in
             let keptBits = UnsafeMutablePointer<UInt8>.allocate(capacity: w)
             defer { keptBits.deallocate() }
@@ -129,11 +129,7 @@ enum TrainingCopies {
                 for k in 0..<16 {
                     let first = UInt64(((i * c + cb * 16 + k) * h + y) * w)
                     // The draws in a contiguous loop (it vectorizes), then applied at stride 16.
-                    // Branch-free: a drop rate of 0.4 would mispredict a branch per element.
-                    for xx in 0..<w {
-                        let dropped = ((dropoutHash(key, first + UInt64(xx)) >> 40) &- cut) >> 63
-                        keptBits[xx] = UInt8(truncatingIfNeeded: 1 &- dropped)
-                    }
+                    liverseg_dropout_keep(key, first, Int64(w), cut, keptBits)
                     for xx in 0..<w {
                         let at = rowBase + xx * 16 + k
                         mask[at] = keptBits[xx]

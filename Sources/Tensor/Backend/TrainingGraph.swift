@@ -59,8 +59,8 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
     private var userIn: dnnl_memory_t!, userOut: dnnl_memory_t!, userGradOut: dnnl_memory_t!
     /// Each forward's dropout keys, read by the forward steps.
     private var keys: [UInt64] = []
-    /// The tensors of the last forward pass: the backward pass reads their weights.
-    private var forwardWeights: [(weight: Tensor, bias: Tensor)]?
+    /// Whether a forward pass has filled the activations the backward pass reads.
+    private var hasForward = false
 
     init?(_ g: NetworkGraph, output: Int) {
         let ctx = DNNLContext.shared
@@ -436,7 +436,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                     setHandle(slot.bias, b.readPointer)
                 }
             }
-            forwardWeights = weights
+            hasForward = true
             keys = dropoutKeys
             setHandle(userIn, x.readPointer)
             setHandle(userOut, y.writePointer)
@@ -449,7 +449,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
     /// of the last forward pass's logits.
     public func backward(_ gy: Tensor) -> [(weight: Tensor, bias: Tensor)] {
         precondition(gy.shape == outputShape, "CompiledTrainingGraph.backward: gradient \(gy.shape) for output \(outputShape)")
-        precondition(forwardWeights != nil, "CompiledTrainingGraph.backward: no forward pass to go back through")
+        precondition(hasForward, "CompiledTrainingGraph.backward: no forward pass to go back through")
         var grads: [(weight: Tensor, bias: Tensor)] = []
         let ctx = DNNLContext.shared
         ctx.locked {
