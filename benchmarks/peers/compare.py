@@ -55,7 +55,7 @@ def main():
     p.add_argument("--keras-python", default=None)
     p.add_argument("--configs", default="256-f32,512-f16,512-f32")
     p.add_argument("--frameworks", default="ours,keras,pytorch",
-                   help="comma list of ours, ours-bf16, ours-layers (inference without the compiled graph), keras, pytorch")
+                   help="comma list of ours, ours-bf16, ours-layers (inference and training without the compiled graphs), keras, pytorch")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--iterations", type=int, default=3, help="timed repetitions per process (after one warm-up)")
     p.add_argument("--threads", type=int, default=2)
@@ -76,7 +76,7 @@ def main():
             return [a.liverseg, "bench", "unet"] + common
         if fw == "ours-bf16":
             return [a.liverseg, "bench", "unet", "--precision", "bf16"] + common
-        if fw == "ours-layers":   # inference layer by layer, as before the compiled graph
+        if fw == "ours-layers":   # inference and training layer by layer, as before the compiled graphs
             return [a.liverseg, "bench", "unet", "--no-graph"] + common
         py = a.torch_python if fw == "pytorch" else a.keras_python
         script = "torch_unet.py" if fw == "pytorch" else "keras_unet.py"
@@ -93,8 +93,8 @@ def main():
             order = frameworks[r % len(frameworks):] + frameworks[:r % len(frameworks)]
             for fw in order:
                 fw_only = only
-                if fw in ("ours-bf16", "ours-layers"):
-                    fw_only = "inference"   # settings of inference only
+                if fw == "ours-bf16":
+                    fw_only = "inference"   # a setting of inference only
                 busy = wait_quiet(a.max_busy, a.max_wait, log)
                 with open("/proc/loadavg") as f:
                     load = f.read().split()[0]
