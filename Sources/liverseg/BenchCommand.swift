@@ -32,6 +32,8 @@ struct BenchUNet: ParsableCommand {
     var noConvPairs = false
     @Flag(help: ArgumentHelp("Run inference and training layer by layer instead of as compiled graphs with blocked activations, to measure what the graphs save.", visibility: .hidden))
     var noGraph = false
+    @Flag(help: ArgumentHelp("Run the compiled graphs' 3×3 convolutions as direct convolutions instead of Winograd F(4×4, 3×3), to measure what Winograd saves.", visibility: .hidden))
+    var noWinograd = false
     @Flag(help: ArgumentHelp("List the oneDNN implementation of each primitive of the compiled inference and training graphs.", visibility: .hidden))
     var listKernels = false
     @Flag(help: "Print JSON instead of text.") var json = false
@@ -83,8 +85,9 @@ struct BenchUNet: ParsableCommand {
             }
             return (t.sorted()[t.count / 2], c.sorted()[c.count / 2])
         }
-        let inferTimes = only == .train ? nil : median(inference)
-        let trainTimes = only == .inference ? nil : median(trainStep)
+        let (inferTimes, trainTimes) = KernelTuning.$winograd.withValue(!noWinograd) {
+            (only == .train ? nil : median(inference), only == .inference ? nil : median(trainStep))
+        }
         let flops = config.forwardFLOPs(batch: batch, height: size, width: size)
         var result: [String: Any] = [
             "size": size, "filters": filters, "batch": batch, "depth": depth, "threads": nThreads,

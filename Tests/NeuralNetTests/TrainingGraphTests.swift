@@ -76,4 +76,28 @@ import Support
         }
         for (g, l) in zip(grads(graph: true), grads(graph: false)) { #expect(Fixtures.relativeError(g, l) < 1e-4) }
     }
+
+    /// Winograd F(4×4, 3×3) (the graphs' default where oneDNN has it) against direct convolutions:
+    /// the same logits and gradients within float32 rounding of the transforms.
+    @Test func winogradMatchesDirectConvolution() {
+        func run(_ winograd: Bool) -> (logits: Tensor, inference: Tensor, grads: [Tensor], kernels: [String]) {
+            KernelTuning.$winograd.withValue(winograd) {
+                let net = UNet(UNetConfig(inChannels: 1, classes: 1, filters: 16, depth: 2, dropout: 0.4), seed: 11)
+                var rng = SeededRNG(seed: 12)
+                let x = Tensor.uniform([2, 1, 64, 64], 0, 1, rng: &rng)
+                let y = Tensor.uniform([2, 1, 64, 64], 0, 1, rng: &rng).map { $0 > 0.8 ? 1 : 0 }
+                let logits = net(Variable(x), training: true)
+                Losses.binaryCrossEntropy(logits: logits, targets: y).backward()
+                let inference = Autograd.withoutGradients { net(Variable(x), training: false).value }
+                return (logits.value, inference, net.parameters.map { $0.grad! },
+                        net.trainingGraphImplementations + net.inferenceGraphImplementations)
+            }
+        }
+        let w = run(true), d = run(false)
+        #expect(!d.kernels.contains { $0.contains("wino") })
+        #expect(Fixtures.relativeError(w.logits, d.logits) < 1e-5)
+        #expect(Fixtures.relativeError(w.inference, d.inference) < 1e-5)
+        for (a, b) in zip(w.grads, d.grads) { #expect(Fixtures.relativeError(a, b) < 1e-4) }
+        print("winograd kernels in use: \(w.kernels.filter { $0.contains("wino") }.count) of \(w.kernels.count)")
+    }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// A U-Net's compiled inference graphs (`CompiledInferenceGraph`), one per input shape, precision and
 /// thread count, with the parameter versions their weights were copied at.
 final class UNetGraphCache: @unchecked Sendable {
-    struct Key: Hashable { let shape: [Int], precision: KernelPrecision, threads: Int }
+    struct Key: Hashable { let shape: [Int], precision: KernelPrecision, threads: Int, winograd: Bool }
     /// nil graph: the network does not fit the compiled plan; the layer path runs it.
     var graphs: [Key: (graph: CompiledInferenceGraph?, version: Int, lastUse: Int)] = [:]
     var clock = 0
@@ -30,7 +30,7 @@ extension UNet {
     func compiledForward(_ x: Tensor) -> Tensor? {
         guard !Autograd.isRecording, KernelTuning.inferenceGraphs, KernelTuning.convLayout == .auto,
               KernelTuning.transposedConvLayout == .auto, KernelTuning.convPairs else { return nil }
-        let key = UNetGraphCache.Key(shape: x.shape, precision: Kernels.inferencePrecision, threads: Kernels.threads)
+        let key = UNetGraphCache.Key(shape: x.shape, precision: Kernels.inferencePrecision, threads: Kernels.threads, winograd: KernelTuning.winograd)
         graphCache.lock.lock()
         defer { graphCache.lock.unlock() }
         if graphCache.variables.isEmpty { graphCache.variables = namedVariables(prefix: "").map(\.1) }

@@ -5,7 +5,7 @@ import Foundation
 /// count. Each holds every activation of a batch, so few are kept: an epoch's last, smaller
 /// batch gives a second shape.
 final class UNetTrainingGraphCache: @unchecked Sendable {
-    struct Key: Hashable { let shape: [Int], threads: Int }
+    struct Key: Hashable { let shape: [Int], threads: Int, winograd: Bool }
     /// nil graph: the network does not fit the compiled plan; the layer path trains it.
     var graphs: [Key: (graph: CompiledTrainingGraph?, lastUse: Int)] = [:]
     var clock = 0
@@ -37,7 +37,7 @@ extension UNet {
         cache.lock.lock()
         defer { cache.lock.unlock() }
         guard cache.pending == nil else { return nil }
-        let key = UNetTrainingGraphCache.Key(shape: x.shape, threads: Kernels.threads)
+        let key = UNetTrainingGraphCache.Key(shape: x.shape, threads: Kernels.threads, winograd: KernelTuning.winograd)
         if cache.graphs[key] == nil && cache.graphs.count >= UNetTrainingGraphCache.capacity,
            let oldest = cache.graphs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
             cache.graphs[oldest] = nil

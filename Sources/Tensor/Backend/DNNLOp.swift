@@ -188,6 +188,25 @@ func monotonicSeconds() -> Double {
 /// and optional fused ReLU (leaky where `reluSlope` > 0: oneDNN's relu takes the negative slope as alpha).
 func dnnlPrimitiveDesc(_ desc: UnsafeRawPointer, hint: dnnl_primitive_desc_t? = nil, fuseReLU: Bool = false,
                        reluSlope: Float = 0, what: @autoclosure () -> String) -> dnnl_primitive_desc_t {
+    var pd: dnnl_primitive_desc_t?
+    dnnlCheck(dnnlCreatePrimitiveDesc(&pd, desc, hint: hint, fuseReLU: fuseReLU, reluSlope: reluSlope, what: what()),
+              "dnnl_primitive_desc_create", what())
+    return pd!
+}
+
+/// `dnnlPrimitiveDesc`, or nil where oneDNN has no implementation for it (a Winograd convolution
+/// of a shape or CPU its kernels do not cover).
+func dnnlPrimitiveDescIfImplemented(_ desc: UnsafeRawPointer, hint: dnnl_primitive_desc_t? = nil, fuseReLU: Bool = false,
+                                    reluSlope: Float = 0, what: @autoclosure () -> String) -> dnnl_primitive_desc_t? {
+    var pd: dnnl_primitive_desc_t?
+    let status = dnnlCreatePrimitiveDesc(&pd, desc, hint: hint, fuseReLU: fuseReLU, reluSlope: reluSlope, what: what())
+    if status == dnnl_unimplemented { return nil }
+    dnnlCheck(status, "dnnl_primitive_desc_create", what())
+    return pd
+}
+
+private func dnnlCreatePrimitiveDesc(_ pd: inout dnnl_primitive_desc_t?, _ desc: UnsafeRawPointer, hint: dnnl_primitive_desc_t?,
+                                     fuseReLU: Bool, reluSlope: Float, what: @autoclosure () -> String) -> dnnl_status_t {
     let ctx = DNNLContext.shared
     var attr: dnnl_primitive_attr_t?
     dnnlCheck(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create", what())
@@ -200,9 +219,7 @@ func dnnlPrimitiveDesc(_ desc: UnsafeRawPointer, hint: dnnl_primitive_desc_t? = 
         dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_relu, reluSlope, 0), "dnnl_post_ops_append_eltwise", what())
         dnnlCheck(dnnl_primitive_attr_set_post_ops(attr, po), "dnnl_primitive_attr_set_post_ops", what())
     }
-    var pd: dnnl_primitive_desc_t?
-    dnnlCheck(dnnl_primitive_desc_create(&pd, desc, attr, ctx.engine, hint), "dnnl_primitive_desc_create", what())
-    return pd!
+    return dnnl_primitive_desc_create(&pd, desc, attr, ctx.engine, hint)
 }
 
 /// The implementation oneDNN picked for an op (e.g. "jit:avx512_core"), for benchmarks.

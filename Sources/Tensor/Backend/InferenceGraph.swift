@@ -50,7 +50,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
     private var weightSlots: [(user: dnnl_memory_t, reorder: dnnl_primitive_t, inner: dnnl_memory_t, bias: RawBuffer, upsampled: Bool)] = []
     private let weightShapes: [[Int]]
 
-    init?(_ g: NetworkGraph, output: Int, bf16: Bool) {
+    init?(_ g: NetworkGraph, output: Int, bf16: Bool, winograd: Bool) {
         let ctx = DNNLContext.shared
         let dt = bf16 ? dnnl_bf16 : dnnl_f32
         let es = bf16 ? 2 : 4
@@ -99,17 +99,22 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             var a = md, b = activation(dims)
             return dnnl_memory_desc_equal(&a, &b) != 0
         }
+        /// fp32 3×3 convolutions as Winograd F(4×4, 3×3) where oneDNN has it (`KernelTuning.winograd`).
         func convPD(_ x: dnnl_memory_desc_t, _ xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, ddt: dnnl_data_type_t,
                     relu: Bool, slope: Float) -> dnnl_primitive_desc_t {
-            var src = x
-            var wt = ctx.memoryDesc([co, xs[1], k, k], dnnl_format_tag_any, what, type: dt)
-            var b = ctx.memoryDesc([co], dnnl_x, what)
-            var d = dst ?? ctx.memoryDesc([xs[0], co, xs[2] + 2 * p - k + 1, xs[3] + 2 * p - k + 1], dnnl_format_tag_any, what, type: ddt)
-            var desc = dnnl_convolution_desc_t()
-            dnnlCheck(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wt, &b, &d,
-                                                         [1, 1], [dnnl_dim_t(p), dnnl_dim_t(p)], [dnnl_dim_t(p), dnnl_dim_t(p)]),
-                      "dnnl_convolution_forward_desc_init", what)
-            return dnnlPrimitiveDesc(&desc, fuseReLU: relu, reluSlope: slope, what: what)
+            func make(_ alg: dnnl_alg_kind_t) -> dnnl_primitive_desc_t? {
+                var src = x
+                var wt = ctx.memoryDesc([co, xs[1], k, k], dnnl_format_tag_any, what, type: dt)
+                var b = ctx.memoryDesc([co], dnnl_x, what)
+                var d = dst ?? ctx.memoryDesc([xs[0], co, xs[2] + 2 * p - k + 1, xs[3] + 2 * p - k + 1], dnnl_format_tag_any, what, type: ddt)
+                var desc = dnnl_convolution_desc_t()
+                dnnlCheck(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, alg, &src, &wt, &b, &d,
+                                                             [1, 1], [dnnl_dim_t(p), dnnl_dim_t(p)], [dnnl_dim_t(p), dnnl_dim_t(p)]),
+                          "dnnl_convolution_forward_desc_init", what)
+                return dnnlPrimitiveDescIfImplemented(&desc, fuseReLU: relu, reluSlope: slope, what: what)
+            }
+            if winograd && !bf16 && k == 3, let pd = make(dnnl_convolution_winograd) { return pd }
+            return make(dnnl_convolution_direct)!
         }
         func md(_ pd: dnnl_primitive_desc_t, _ arg: Int32) -> dnnl_memory_desc_t {
             dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg)!.pointee

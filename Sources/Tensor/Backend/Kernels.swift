@@ -235,6 +235,12 @@ public enum KernelTuning {
     /// (default true; false trains layer by layer, for benchmarks and tests of the difference).
     @TaskLocal public static var trainingGraphs = true
 
+    /// Whether the compiled graphs run fp32 3×3 convolutions with oneDNN's Winograd kernels
+    /// (F(4×4, 3×3): a quarter of the multiplications, the rest in input and output transforms)
+    /// where it has them (AVX-512 CPUs). Default true; false runs the direct convolutions, for
+    /// benchmarks and for bit-level comparisons with the layer path.
+    @TaskLocal public static var winograd = true
+
     /// Accumulates the time spent inside primitives and in reorders (off by default).
     public static var profiling: Bool {
         get { DNNLContext.shared.locked { DNNLContext.shared.profiling } }

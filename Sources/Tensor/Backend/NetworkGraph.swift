@@ -71,7 +71,7 @@ public final class NetworkGraph: @unchecked Sendable {
         let ctx = DNNLContext.shared
         return ctx.locked {
             ctx.applyThreads()
-            return CompiledInferenceGraph(self, output: output.id, bf16: precision == .bf16 && DNNLContext.bf16Native)
+            return CompiledInferenceGraph(self, output: output.id, bf16: precision == .bf16 && DNNLContext.bf16Native, winograd: KernelTuning.winograd)
         }
     }
 
@@ -82,7 +82,7 @@ public final class NetworkGraph: @unchecked Sendable {
         let ctx = DNNLContext.shared
         return ctx.locked {
             ctx.applyThreads()
-            return CompiledTrainingGraph(self, output: output.id)
+            return CompiledTrainingGraph(self, output: output.id, winograd: KernelTuning.winograd)
         }
     }
 

@@ -62,7 +62,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
     /// Whether a forward pass has filled the activations the backward pass reads.
     private var hasForward = false
 
-    init?(_ g: NetworkGraph, output: Int) {
+    init?(_ g: NetworkGraph, output: Int, winograd: Bool) {
         let ctx = DNNLContext.shared
         threads = ctx.threads
         weightShapes = g.weightShapes
@@ -94,29 +94,32 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         var convs: [Int: ConvPDs] = [:]
         var pools: [Int: (fwd: dnnl_primitive_desc_t, bwd: dnnl_primitive_desc_t)] = [:]
         var zSize = 0
-        func convPDs(x: dnnl_memory_desc_t, xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, relu: Bool, slope: Float,
-                     dataGradient: Bool) -> ConvPDs {
+        /// The convolution's primitives with algorithm `alg`; nil where oneDNN lacks one of them
+        /// (Winograd covers only some shapes and CPUs).
+        func convPDs(_ alg: dnnl_alg_kind_t, x: dnnl_memory_desc_t, xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?,
+                     relu: Bool, slope: Float, dataGradient: Bool) -> ConvPDs? {
             let ys = [xs[0], co, xs[2] + 2 * p - k + 1, xs[3] + 2 * p - k + 1]
             let strides: [dnnl_dim_t] = [1, 1], pad = [dnnl_dim_t(p), dnnl_dim_t(p)]
             var src = x, wt = ctx.memoryDesc([co, xs[1], k, k], dnnl_format_tag_any, what)
             var b = ctx.memoryDesc([co], dnnl_x, what)
             var d = dst ?? ctx.memoryDesc(ys, dnnl_format_tag_any, what)
             var fd = dnnl_convolution_desc_t()
-            dnnlCheck(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src, &wt, &b, &d, strides, pad, pad),
+            dnnlCheck(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &src, &wt, &b, &d, strides, pad, pad),
                       "dnnl_convolution_forward_desc_init", what)
-            let fwd = keep(dnnlPrimitiveDesc(&fd, fuseReLU: relu, reluSlope: slope, what: what))
+            guard let fwd = dnnlPrimitiveDescIfImplemented(&fd, fuseReLU: relu, reluSlope: slope, what: what).map(keep) else { return nil }
             var y = md(fwd, DNNL_ARG_DST), xs0 = md(fwd, DNNL_ARG_SRC)
             var bwdData: dnnl_primitive_desc_t?
             if dataGradient {
                 var bd = dnnl_convolution_desc_t()
-                dnnlCheck(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &xs0, &wt, &y, strides, pad, pad),
+                dnnlCheck(dnnl_convolution_backward_data_desc_init(&bd, alg, &xs0, &wt, &y, strides, pad, pad),
                           "dnnl_convolution_backward_data_desc_init", what)
-                bwdData = keep(dnnlPrimitiveDesc(&bd, hint: fwd, what: what))
+                guard let pd = dnnlPrimitiveDescIfImplemented(&bd, hint: fwd, what: what).map(keep) else { return nil }
+                bwdData = pd
             }
             var bw = dnnl_convolution_desc_t()
-            dnnlCheck(dnnl_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &xs0, &wt, &b, &y, strides, pad, pad),
+            dnnlCheck(dnnl_convolution_backward_weights_desc_init(&bw, alg, &xs0, &wt, &b, &y, strides, pad, pad),
                       "dnnl_convolution_backward_weights_desc_init", what)
-            let bwdWeights = keep(dnnlPrimitiveDesc(&bw, hint: fwd, what: what))
+            guard let bwdWeights = dnnlPrimitiveDescIfImplemented(&bw, hint: fwd, what: what).map(keep) else { return nil }
             var reluPD: dnnl_primitive_desc_t?
             if relu {
                 var ef = dnnl_eltwise_desc_t(), eb = dnnl_eltwise_desc_t()
@@ -129,6 +132,14 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
             }
             for pd in [fwd, bwdData, bwdWeights, reluPD].compactMap({ $0 }) { noteScratch(pd) }
             return ConvPDs(fwd: fwd, bwdData: bwdData, bwdWeights: bwdWeights, relu: reluPD)
+        }
+        /// Winograd F(4×4, 3×3) for 3×3 convolutions where oneDNN has it (`KernelTuning.winograd`),
+        /// else direct.
+        func convPDs(x: dnnl_memory_desc_t, xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, relu: Bool, slope: Float,
+                     dataGradient: Bool) -> ConvPDs {
+            if k == 3 && winograd, let c = convPDs(dnnl_convolution_winograd, x: x, xs: xs, co: co, k: k, p: p, dst: dst, relu: relu, slope: slope,
+                                                   dataGradient: dataGradient) { return c }
+            return convPDs(dnnl_convolution_direct, x: x, xs: xs, co: co, k: k, p: p, dst: dst, relu: relu, slope: slope, dataGradient: dataGradient)!
         }
         var ok = true
         for i in 1..<count where ok {
