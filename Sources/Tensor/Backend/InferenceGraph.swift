@@ -68,21 +68,8 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         lastUse[output] = count
 
         // Memory plan: a value takes a free block (best fit) or a new one; blocks free after the value's last read.
-        var blockSizes: [Int] = []
-        var freeBlocks: Set<Int> = []
+        var plan = BlockPlan()
         var blockOf: [Int: Int] = [:]
-        var unplanned = 0
-        func allocate(_ bytes: Int) -> Int {
-            unplanned += bytes
-            // Ties go to the lower index: a Set's order differs run to run, the plan must not.
-            if let b = freeBlocks.filter({ blockSizes[$0] >= bytes }).min(by: { (blockSizes[$0], $0) < (blockSizes[$1], $1) }) {
-                freeBlocks.remove(b); return b
-            }
-            if let b = freeBlocks.max(by: { (blockSizes[$0], $1) < (blockSizes[$1], $0) }) {
-                freeBlocks.remove(b); blockSizes[b] = bytes; return b   // grow the largest free block
-            }
-            blockSizes.append(bytes); return blockSizes.count - 1
-        }
 
         // Pass 1: primitive descriptors and memory descriptors of every value, and the plan.
         var mds: [dnnl_memory_desc_t] = Array(repeating: dnnl_memory_desc_t(), count: count)
@@ -95,10 +82,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         let layout = bf16 ? ActivationLayout.channelsLast : ActivationLayout.blocked16
         /// The descriptor of an activation of `dims` in the graph's layout.
         func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout == .blocked16 ? dnnl_nChw16c : dnnl_nhwc, what, type: dt) }
-        func inLayout(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool {
-            var a = md, b = activation(dims)
-            return dnnl_memory_desc_equal(&a, &b) != 0
-        }
+        func inLayout(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool { dnnlSameMD(md, activation(dims)) }
         /// fp32 3×3 convolutions as Winograd F(4×4, 3×3) where oneDNN has it (`KernelTuning.winograd`).
         func convPD(_ x: dnnl_memory_desc_t, _ xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, ddt: dnnl_data_type_t,
                     relu: Bool, slope: Float) -> dnnl_primitive_desc_t {
@@ -116,9 +100,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             if winograd && !bf16 && k == 3, let pd = make(dnnl_convolution_winograd) { return pd }
             return make(dnnl_convolution_direct)!
         }
-        func md(_ pd: dnnl_primitive_desc_t, _ arg: Int32) -> dnnl_memory_desc_t {
-            dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg)!.pointee
-        }
+        let md = dnnlQueryMD
         var scratch = 0
         for i in 0..<count where ok {
             let s = g.shapes[i]
@@ -135,7 +117,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 nodePDs[i] = pd
                 if x == 0 {
                     var src = md(pd, DNNL_ARG_SRC), user = ctx.memoryDesc(inputShape, dnnl_nchw, what)
-                    if dnnl_memory_desc_equal(&src, &user) == 0 { inputReorder = (src, allocate(dnnl_memory_desc_get_size(&src))) }
+                    if dnnl_memory_desc_equal(&src, &user) == 0 { inputReorder = (src, plan.allocate(dnnl_memory_desc_get_size(&src))) }
                     mds[0] = src
                 }
                 mds[i] = md(pd, DNNL_ARG_DST)
@@ -159,26 +141,26 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 let pd = convPD(mds[x], xs, co: 4 * co, k: 1, p: 0, dst: activation(zs), ddt: dt, relu: false, slope: 0)
                 nodePDs[i] = pd
                 var z = activation(zs)
-                tempBlock[i] = allocate(dnnl_memory_desc_get_size(&z))
+                tempBlock[i] = plan.allocate(dnnl_memory_desc_get_size(&z))
                 mds[i] = activation(s)
             }
             if !ok { break }
             if let pd = nodePDs[i], var smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee {
                 scratch = max(scratch, dnnl_memory_desc_get_size(&smd))
             }
-            blockOf[i] = allocate(dnnl_memory_desc_get_size(&mds[i]))
-            for r in g.reads(i) + [i] where lastUse[r] == i { if let b = blockOf[r] { freeBlocks.insert(b) } }
-            if let t = tempBlock[i] { freeBlocks.insert(t) }
-            if let (_, b) = inputReorder, i == lastUse[0] { freeBlocks.insert(b) }
+            blockOf[i] = plan.allocate(dnnl_memory_desc_get_size(&mds[i]))
+            for r in g.reads(i) + [i] where lastUse[r] == i { if let b = blockOf[r] { plan.release(b) } }
+            if let t = tempBlock[i] { plan.release(t) }
+            if let (_, b) = inputReorder, i == lastUse[0] { plan.release(b) }
         }
         guard ok else {
             for pd in nodePDs.values { dnnl_primitive_desc_destroy(pd) }
             return nil
         }
-        plannedBytes = blockSizes.reduce(0, +)
-        unplannedBytes = unplanned
-        var blockOffsets: [Int] = []
-        for size in blockSizes { blockOffsets.append(arenaBytes); arenaBytes += (size + 63) & ~63 }
+        plannedBytes = plan.sizes.reduce(0, +)
+        unplannedBytes = plan.requested
+        let (blockOffsets, planEnd) = plan.layout()
+        arenaBytes = planEnd
         let scratchOffset = arenaBytes
         arenaBytes += scratch
         pds = Array(nodePDs.values)

@@ -73,13 +73,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         var dropouts = 0
 
         func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, dnnl_nChw16c, what) }
-        func same(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
-            var x = a, y = b
-            return dnnl_memory_desc_equal(&x, &y) != 0
-        }
-        func md(_ pd: dnnl_primitive_desc_t, _ arg: Int32) -> dnnl_memory_desc_t {
-            dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg)!.pointee
-        }
+        let same = dnnlSameMD, md = dnnlQueryMD
         func keep(_ pd: dnnl_primitive_desc_t) -> dnnl_primitive_desc_t { pds.append(pd); return pd }
         var scratch = 0
         func noteScratch(_ pd: dnnl_primitive_desc_t) {
@@ -188,34 +182,24 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
 
         // Gradient plan: a value's gradient is born at its first (highest-index) consumer's backward
         // step and dies after its own; temporaries live within one step.
-        var blockSizes: [Int] = [], freeBlocks: Set<Int> = []
-        func allocate(_ bytes: Int) -> Int {
-            if let b = freeBlocks.filter({ blockSizes[$0] >= bytes }).min(by: { (blockSizes[$0], $0) < (blockSizes[$1], $1) }) {
-                freeBlocks.remove(b); return b
-            }
-            if let b = freeBlocks.max(by: { (blockSizes[$0], $1) < (blockSizes[$1], $0) }) {
-                freeBlocks.remove(b); blockSizes[b] = max(blockSizes[b], bytes); return b
-            }
-            blockSizes.append(bytes); return blockSizes.count - 1
-        }
+        var plan = BlockPlan()
         var gradBlock: [Int: Int] = [:]
         var addTemp: [Int: Int] = [:]     // per node: where a second reader (a pool into its skip) writes before adding
         var gzTemp: [Int: Int] = [:]      // per concatenation: the transposed convolution's output gradient
-        gradBlock[output] = allocate(size(mds[output]))
+        gradBlock[output] = plan.allocate(size(mds[output]))
         for i in stride(from: output, through: 1, by: -1) {
             var temps: [Int] = []
             for r in g.reads(i) where r != 0 {
-                if gradBlock[r] == nil { gradBlock[r] = allocate(size(mds[r])) } else { let t = allocate(size(mds[r])); addTemp[i] = t; temps.append(t) }
+                if gradBlock[r] == nil { gradBlock[r] = plan.allocate(size(mds[r])) } else { let t = plan.allocate(size(mds[r])); addTemp[i] = t; temps.append(t) }
             }
             if case .concatUpsampled = g.nodes[i] {
-                let t = allocate(zSize); temps.append(t)
+                let t = plan.allocate(zSize); temps.append(t)
                 gzTemp[i] = t
             }
-            freeBlocks.formUnion(temps)
-            freeBlocks.insert(gradBlock[i]!)
+            for t in temps { plan.release(t) }
+            plan.release(gradBlock[i]!)
         }
-        var offsets: [Int] = [], total = 0
-        for s in blockSizes { offsets.append(total); total += (s + 63) & ~63 }
+        let (offsets, total) = plan.layout()
         let gradArena = RawBuffer(bytes: max(total + scratch, 64))
         buffers.append(gradArena)
         gradientBytes = total + scratch
@@ -378,9 +362,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
     private func addSlot(_ wi: Int, _ c: ConvPDs, upsampled: Bool, what: String) -> WeightSlot {
         let ctx = DNNLContext.shared
         let ws = weightShapes[wi]
-        func md(_ pd: dnnl_primitive_desc_t, _ arg: Int32) -> dnnl_memory_desc_t {
-            dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, arg)!.pointee
-        }
+        let md = dnnlQueryMD
         func memory(_ md: dnnl_memory_desc_t, _ ptr: UnsafeMutableRawPointer?) -> dnnl_memory_t {
             var m: dnnl_memory_t?, d = md
             dnnlCheck(dnnl_memory_create(&m, &d, ctx.engine, ptr ?? liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
@@ -405,7 +387,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         let userMD = ctx.memoryDesc(upsampled ? [4 * ws[1], ws[0], 1, 1] : ws, dnnl_oihw, what)
         let fwdMD = md(c.fwd, DNNL_ARG_WEIGHTS)
         var bdMD = c.bwdData.map { md($0, DNNL_ARG_WEIGHTS) }
-        if var b = bdMD, var f = Optional(fwdMD), dnnl_memory_desc_equal(&b, &f) != 0 { bdMD = nil }
+        if let b = bdMD, dnnlSameMD(b, fwdMD) { bdMD = nil }
         let biasCount = upsampled ? 4 * ws[1] : ws[0]
         let biasCopy = upsampled ? RawBuffer(bytes: biasCount * 4) : nil
         if let biasCopy { buffers.append(biasCopy) }
