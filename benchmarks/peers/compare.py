@@ -84,8 +84,22 @@ def main():
 
     frameworks = a.frameworks.split(",")
     samples = []
+    ceilings = []
+
+    def ceiling():
+        """SGEMM GFLOP/s now (PyTorch), the machine's fp32 matrix-multiply ceiling."""
+        if not a.torch_python:
+            return
+        wait_quiet(a.max_busy, a.max_wait, log)
+        res = subprocess.run([a.torch_python, os.path.join(HERE, "gemm_ceiling.py"), "--threads", str(a.threads)],
+                             capture_output=True, text=True)
+        if res.returncode == 0:
+            ceilings.append(json.loads(res.stdout.strip().splitlines()[-1])["gemm_gflops"])
+            log(f"fp32 GEMM ceiling (2048³ SGEMM, PyTorch, {a.threads} threads): {ceilings[-1]:.0f} GFLOP/s")
+
     with open("/proc/loadavg") as f:
         log(f"load average at start: {f.read().strip()}")
+    ceiling()
     for cname in a.configs.split(","):
         size, filters, batch, modes = CONFIGS[cname]
         only = None if len(modes) == 2 else modes[0]
@@ -114,6 +128,7 @@ def main():
                     f"  params {d['parameters']}  "
                     f"[other work {busy:.2f} cores, load {load}, wall {time.time() - t0:.0f} s]")
 
+    ceiling()
     if a.out:
         with open(a.out, "w") as f:
             json.dump(samples, f, indent=1)
@@ -155,6 +170,10 @@ def main():
                 else:
                     row.append("-")
             print("| " + " | ".join(row) + " |")
+    if ceilings:
+        print(f"\nfp32 GEMM ceiling in this run (2048³ SGEMM, PyTorch): " + ", ".join(f"{c:.0f}" for c in ceilings)
+              + " GFLOP/s (before and after). GFLOP/s above count a direct convolution's FLOPs; with Winograd"
+              " (ours, fp32 3×3) fewer are done, so they can exceed the ceiling.")
     busy = [s["other_busy_cores"] for s in samples]
     print(f"\nother work before runs: median {statistics.median(busy):.2f}, max {max(busy):.2f} cores busy; "
           f"ratios < 1 mean ours is faster")
