@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimize),
 
-        .executableTarget(name: "KernelBench", dependencies: ["Tensor"], path: "benchmarks/kernels", swiftSettings: optimize),
+        .executableTarget(name: "KernelBench", dependencies: ["Tensor"], path: "benchmarks/kernels", exclude: ["README.md"], swiftSettings: optimize),
 
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),

@@ -51,6 +51,8 @@ struct BenchSegment: ParsableCommand {
     var warmUp = true
     @Flag(help: ArgumentHelp("Run the networks layer by layer instead of as compiled graphs, to measure what the graphs save.", visibility: .hidden))
     var noGraph = false
+    @Flag(help: ArgumentHelp("Run the graphs' 3×3 convolutions as direct convolutions instead of Winograd, to measure what Winograd saves.", visibility: .hidden))
+    var noWinograd = false
 
     func validate() throws {
         guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 && $0 <= 2000 }) else {
@@ -82,7 +84,7 @@ struct BenchSegment: ParsableCommand {
     }
 
     func run() throws {
-        try KernelTuning.$inferenceGraphs.withValue(!noGraph) { try timeVolumes() }
+        try KernelTuning.$inferenceGraphs.withValue(!noGraph) { try KernelTuning.$winograd.withValue(!noWinograd) { try timeVolumes() } }
     }
 
     private func timeVolumes() throws {

@@ -49,6 +49,12 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
     /// each bias's f32 buffer (a transposed convolution's holds its bias once per window position).
     private var weightSlots: [(user: dnnl_memory_t, reorder: dnnl_primitive_t, inner: dnnl_memory_t, bias: RawBuffer, upsampled: Bool)] = []
     private let weightShapes: [[Int]]
+    /// Inference runs Winograd only on layers with Ci·Co up to this (≤ 128 channels a side at
+    /// F=32: the high-resolution levels, where the time is). Winograd's weights take 4× the
+    /// memory of direct ones and the deep layers hold most of the weights: at 256², F=32, batch 1
+    /// all-Winograd was 0.109 s against 0.175 s direct but +204 MB per network (two of them push a
+    /// 200-slice volume's peak past 2× the volume); up to 128·128 it is 0.140 s at +16 MB.
+    static let winogradMaxChannelProduct = 128 * 128
 
     init?(_ g: NetworkGraph, output: Int, bf16: Bool, winograd: Bool) {
         let ctx = DNNLContext.shared
@@ -83,7 +89,8 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         /// The descriptor of an activation of `dims` in the graph's layout.
         func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout == .blocked16 ? dnnl_nChw16c : dnnl_nhwc, what, type: dt) }
         func inLayout(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool { dnnlSameMD(md, activation(dims)) }
-        /// fp32 3×3 convolutions as Winograd F(4×4, 3×3) where oneDNN has it (`KernelTuning.winograd`).
+        /// fp32 3×3 convolutions as Winograd F(4×4, 3×3) where oneDNN has it (`KernelTuning.winograd`)
+        /// and the layer is narrow enough (`winogradMaxChannelProduct`).
         func convPD(_ x: dnnl_memory_desc_t, _ xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, ddt: dnnl_data_type_t,
                     relu: Bool, slope: Float) -> dnnl_primitive_desc_t {
             func make(_ alg: dnnl_alg_kind_t) -> dnnl_primitive_desc_t? {
@@ -97,7 +104,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                           "dnnl_convolution_forward_desc_init", what)
                 return dnnlPrimitiveDescIfImplemented(&desc, fuseReLU: relu, reluSlope: slope, what: what)
             }
-            if winograd && !bf16 && k == 3, let pd = make(dnnl_convolution_winograd) { return pd }
+            if winograd && !bf16 && k == 3 && co * xs[1] <= Self.winogradMaxChannelProduct, let pd = make(dnnl_convolution_winograd) { return pd }
             return make(dnnl_convolution_direct)!
         }
         let md = dnnlQueryMD
