@@ -121,9 +121,14 @@ final class DNNLContext: @unchecked Sendable {
 
     var cachedOpCount: Int { locked { ops.count } }
 
-    /// Seconds per step of the compiled training graphs while profiling (primitives and the host
-    /// passes between them: copies, dropout, gradient sums).
+    /// Seconds per step of the compiled graphs while profiling (primitives and the host passes
+    /// between them: copies, dropout, gradient sums).
     var graphSteps: [String: (calls: Int, seconds: Double)] = [:]
+
+    func noteGraphStep(_ what: String, seconds: Double) {
+        let p = graphSteps[what] ?? (0, 0)
+        graphSteps[what] = (p.calls + 1, p.seconds + seconds)
+    }
 
     /// Time per cached primitive while profiling, largest first (LIVERSEG_KERNEL_PROFILE=1 prints
     /// it at exit).
@@ -141,7 +146,7 @@ final class DNNLContext: @unchecked Sendable {
             }
             if !graphSteps.isEmpty {
                 let steps = graphSteps.sorted { $0.value.seconds > $1.value.seconds }
-                out += String(format: "compiled training graphs: %d steps, %.3f s in total\n", steps.count, steps.reduce(0.0) { $0 + $1.value.seconds })
+                out += String(format: "compiled graphs: %d steps, %.3f s in total\n", steps.count, steps.reduce(0.0) { $0 + $1.value.seconds })
                 for (what, p) in steps { out += String(format: "%12.3f %7d  ", p.seconds, p.calls) + "\(what)\n" }
             }
             return out

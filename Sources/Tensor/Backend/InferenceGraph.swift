@@ -89,8 +89,9 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         /// The descriptor of an activation of `dims` in the graph's layout.
         func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout == .blocked16 ? dnnl_nChw16c : dnnl_nhwc, what, type: dt) }
         func inLayout(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool { dnnlSameMD(md, activation(dims)) }
-        /// fp32 3×3 convolutions as Winograd F(4×4, 3×3) where oneDNN has it (`KernelTuning.winograd`)
-        /// and the layer is narrow enough (`winogradMaxChannelProduct`).
+        /// fp32 3×3 convolutions as Winograd F(4×4, 3×3) where oneDNN has it (`KernelTuning.winograd`),
+        /// the layer is wide enough to gain (32 channels a side; at 16 it loses, see
+        /// `CompiledTrainingGraph`) and narrow enough for its memory (`winogradMaxChannelProduct`).
         func convPD(_ x: dnnl_memory_desc_t, _ xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, ddt: dnnl_data_type_t,
                     relu: Bool, slope: Float) -> dnnl_primitive_desc_t {
             func make(_ alg: dnnl_alg_kind_t) -> dnnl_primitive_desc_t? {
@@ -104,7 +105,8 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                           "dnnl_convolution_forward_desc_init", what)
                 return dnnlPrimitiveDescIfImplemented(&desc, fuseReLU: relu, reluSlope: slope, what: what)
             }
-            if winograd && !bf16 && k == 3 && co * xs[1] <= Self.winogradMaxChannelProduct, let pd = make(dnnl_convolution_winograd) { return pd }
+            if winograd && !bf16 && k == 3 && min(co, xs[1]) >= 32 && co * xs[1] <= Self.winogradMaxChannelProduct,
+               let pd = make(dnnl_convolution_winograd) { return pd }
             return make(dnnl_convolution_direct)!
         }
         let md = dnnlQueryMD
@@ -327,11 +329,13 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
             }
             let t0 = ctx.profiling ? monotonicSeconds() : 0
             for s in steps {
+                let ts = ctx.profiling ? monotonicSeconds() : 0
                 s.before?(arena)
                 let status = s.args.withUnsafeBufferPointer { dnnl_primitive_execute(s.primitive, ctx.stream, Int32($0.count), $0.baseAddress) }
                 dnnlCheck(status, "dnnl_primitive_execute", s.what)
                 dnnlCheck(dnnl_stream_wait(ctx.stream), "dnnl_stream_wait", s.what)
                 s.after?(arena)
+                if ctx.profiling { ctx.noteGraphStep("inference: " + s.what, seconds: monotonicSeconds() - ts) }
             }
             if ctx.profiling { ctx.primitiveSeconds += monotonicSeconds() - t0 }
         }

@@ -88,32 +88,45 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         var convs: [Int: ConvPDs] = [:]
         var pools: [Int: (fwd: dnnl_primitive_desc_t, bwd: dnnl_primitive_desc_t)] = [:]
         var zSize = 0
-        /// The convolution's primitives with algorithm `alg`; nil where oneDNN lacks one of them
-        /// (Winograd covers only some shapes and CPUs).
-        func convPDs(_ alg: dnnl_alg_kind_t, x: dnnl_memory_desc_t, xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?,
-                     relu: Bool, slope: Float, dataGradient: Bool) -> ConvPDs? {
+        /// A convolution's primitives. Winograd F(4×4, 3×3) (`KernelTuning.winograd`) pays per
+        /// pass: forward and backward-data gain from 32 channels a side and lose at 16 (at 512²,
+        /// 16→16: 46–61 ms against 29 ms direct per forward call), backward-weights gains at every
+        /// width (16→16: 22 against 35 ms). So each pass picks its own algorithm, direct where
+        /// oneDNN has no Winograd kernel.
+        func convPDs(x: dnnl_memory_desc_t, xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, relu: Bool, slope: Float,
+                     dataGradient: Bool) -> ConvPDs {
             let ys = [xs[0], co, xs[2] + 2 * p - k + 1, xs[3] + 2 * p - k + 1]
             let strides: [dnnl_dim_t] = [1, 1], pad = [dnnl_dim_t(p), dnnl_dim_t(p)]
-            var src = x, wt = ctx.memoryDesc([co, xs[1], k, k], dnnl_format_tag_any, what)
             var b = ctx.memoryDesc([co], dnnl_x, what)
-            var d = dst ?? ctx.memoryDesc(ys, dnnl_format_tag_any, what)
-            var fd = dnnl_convolution_desc_t()
-            dnnlCheck(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &src, &wt, &b, &d, strides, pad, pad),
-                      "dnnl_convolution_forward_desc_init", what)
-            guard let fwd = dnnlPrimitiveDescIfImplemented(&fd, fuseReLU: relu, reluSlope: slope, what: what).map(keep) else { return nil }
-            var y = md(fwd, DNNL_ARG_DST), xs0 = md(fwd, DNNL_ARG_SRC)
-            var bwdData: dnnl_primitive_desc_t?
-            if dataGradient {
-                var bd = dnnl_convolution_desc_t()
-                dnnlCheck(dnnl_convolution_backward_data_desc_init(&bd, alg, &xs0, &wt, &y, strides, pad, pad),
-                          "dnnl_convolution_backward_data_desc_init", what)
-                guard let pd = dnnlPrimitiveDescIfImplemented(&bd, hint: fwd, what: what).map(keep) else { return nil }
-                bwdData = pd
+            let wino = winograd && k == 3, wide = min(xs[1], co) >= 32
+            func forward(_ alg: dnnl_alg_kind_t, src: dnnl_memory_desc_t) -> dnnl_primitive_desc_t? {
+                var s = src, wt = ctx.memoryDesc([co, xs[1], k, k], dnnl_format_tag_any, what)
+                var d = dst ?? ctx.memoryDesc(ys, dnnl_format_tag_any, what)
+                var fd = dnnl_convolution_desc_t()
+                dnnlCheck(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &s, &wt, &b, &d, strides, pad, pad),
+                          "dnnl_convolution_forward_desc_init", what)
+                return dnnlPrimitiveDescIfImplemented(&fd, fuseReLU: relu, reluSlope: slope, what: what).map(keep)
             }
-            var bw = dnnl_convolution_desc_t()
-            dnnlCheck(dnnl_convolution_backward_weights_desc_init(&bw, alg, &xs0, &wt, &b, &y, strides, pad, pad),
-                      "dnnl_convolution_backward_weights_desc_init", what)
-            guard let bwdWeights = dnnlPrimitiveDescIfImplemented(&bw, hint: fwd, what: what).map(keep) else { return nil }
+            let winoFwd = wino && wide ? forward(dnnl_convolution_winograd, src: x) : nil
+            let fwd = winoFwd ?? forward(dnnl_convolution_direct, src: x)!
+            var y = md(fwd, DNNL_ARG_DST), xs0 = md(fwd, DNNL_ARG_SRC)
+            /// A backward pass with `alg`, its hint the forward primitive of the same algorithm.
+            func backward(_ alg: dnnl_alg_kind_t, weights: Bool) -> dnnl_primitive_desc_t? {
+                guard let hint = (alg == dnnl_convolution_winograd) == (winoFwd != nil) ? fwd : forward(alg, src: xs0) else { return nil }
+                var wt = ctx.memoryDesc([co, xs[1], k, k], dnnl_format_tag_any, what)
+                var d = dnnl_convolution_desc_t()
+                if weights {
+                    dnnlCheck(dnnl_convolution_backward_weights_desc_init(&d, alg, &xs0, &wt, &b, &y, strides, pad, pad),
+                              "dnnl_convolution_backward_weights_desc_init", what)
+                } else {
+                    dnnlCheck(dnnl_convolution_backward_data_desc_init(&d, alg, &xs0, &wt, &y, strides, pad, pad),
+                              "dnnl_convolution_backward_data_desc_init", what)
+                }
+                return dnnlPrimitiveDescIfImplemented(&d, hint: hint, what: what).map(keep)
+            }
+            let bwdData = dataGradient ? ((wino && wide ? backward(dnnl_convolution_winograd, weights: false) : nil)
+                                          ?? backward(dnnl_convolution_direct, weights: false)!) : nil
+            let bwdWeights = (wino ? backward(dnnl_convolution_winograd, weights: true) : nil) ?? backward(dnnl_convolution_direct, weights: true)!
             var reluPD: dnnl_primitive_desc_t?
             if relu {
                 var ef = dnnl_eltwise_desc_t(), eb = dnnl_eltwise_desc_t()
@@ -126,14 +139,6 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
             }
             for pd in [fwd, bwdData, bwdWeights, reluPD].compactMap({ $0 }) { noteScratch(pd) }
             return ConvPDs(fwd: fwd, bwdData: bwdData, bwdWeights: bwdWeights, relu: reluPD)
-        }
-        /// Winograd F(4×4, 3×3) for 3×3 convolutions where oneDNN has it (`KernelTuning.winograd`),
-        /// else direct.
-        func convPDs(x: dnnl_memory_desc_t, xs: [Int], co: Int, k: Int, p: Int, dst: dnnl_memory_desc_t?, relu: Bool, slope: Float,
-                     dataGradient: Bool) -> ConvPDs {
-            if k == 3 && winograd, let c = convPDs(dnnl_convolution_winograd, x: x, xs: xs, co: co, k: k, p: p, dst: dst, relu: relu, slope: slope,
-                                                   dataGradient: dataGradient) { return c }
-            return convPDs(dnnl_convolution_direct, x: x, xs: xs, co: co, k: k, p: p, dst: dst, relu: relu, slope: slope, dataGradient: dataGradient)!
         }
         var ok = true
         for i in 1..<count where ok {
@@ -190,7 +195,12 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         for i in stride(from: output, through: 1, by: -1) {
             var temps: [Int] = []
             for r in g.reads(i) where r != 0 {
-                if gradBlock[r] == nil { gradBlock[r] = plan.allocate(size(mds[r])) } else { let t = plan.allocate(size(mds[r])); addTemp[i] = t; temps.append(t) }
+                if gradBlock[r] == nil {
+                    gradBlock[r] = plan.allocate(size(mds[r]))
+                } else {
+                    precondition(addTemp[i] == nil, "CompiledTrainingGraph: node \(i) is the second reader of two values")
+                    let t = plan.allocate(size(mds[r])); addTemp[i] = t; temps.append(t)
+                }
             }
             if case .concatUpsampled = g.nodes[i] {
                 let t = plan.allocate(zSize); temps.append(t)
@@ -230,8 +240,8 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
             return primitive(keep(pd!))
         }
         let scratchMem = scratch > 0 ? memory(ctx.memoryDesc([scratch], dnnl_x, what, type: dnnl_u8), scratchPtr) : nil
-        func exec(_ text: String, _ pd: dnnl_primitive_desc_t, _ list: [(Int32, dnnl_memory_t)], implementation: Bool = true) -> Step {
-            if implementation { implementations.append("\(text): \(dnnlImplementationName(pd))") }
+        func exec(_ text: String, _ pd: dnnl_primitive_desc_t, _ list: [(Int32, dnnl_memory_t)]) -> Step {
+            implementations.append("\(text): \(dnnlImplementationName(pd))")
             let args = list.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) } + (scratchMem.map { [dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: $0)] } ?? [])
             return .exec(text, primitive(pd), args)
         }
@@ -483,10 +493,9 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
             let ts = ctx.profiling ? monotonicSeconds() : 0
             defer {
                 if ctx.profiling {
-                    let what: String
-                    switch s { case .exec(let w, _, _): what = w; case .host(let w, _): what = w }
-                    let p = ctx.graphSteps[what] ?? (0, 0)
-                    ctx.graphSteps[what] = (p.calls + 1, p.seconds + monotonicSeconds() - ts)
+                    switch s {
+                    case .exec(let what, _, _), .host(let what, _): ctx.noteGraphStep(what, seconds: monotonicSeconds() - ts)
+                    }
                 }
             }
             switch s {
