@@ -17,7 +17,7 @@ import Support
 
     static func graphs(_ net: UNet) -> [CompiledInferenceGraph?] {
         net.graphCache.lock.lock(); defer { net.graphCache.lock.unlock() }
-        return net.graphCache.graphs.values.map(\.graph)
+        return net.graphCache.graphs.entries.map(\.graph)
     }
 
     @Test func compiledGraphMatchesPyTorch() throws {

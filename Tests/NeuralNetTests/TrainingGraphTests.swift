@@ -8,7 +8,7 @@ import Support
 @Suite struct TrainingGraphTests {
     static func compiled(_ net: UNet) -> Int {
         net.trainingGraphCache.lock.lock(); defer { net.trainingGraphCache.lock.unlock() }
-        return net.trainingGraphCache.graphs.values.compactMap(\.graph).count
+        return net.trainingGraphCache.graphs.entries.compactMap { $0 }.count
     }
 
     @Test func gradientsMatchPyTorch() throws {

@@ -6,8 +6,7 @@ import Foundation
 final class UNetGraphCache: @unchecked Sendable {
     struct Key: Hashable { let shape: [Int], precision: KernelPrecision, threads: Int, winograd: Bool }
     /// nil graph: the network does not fit the compiled plan; the layer path runs it.
-    var graphs: [Key: (graph: CompiledInferenceGraph?, version: Int, lastUse: Int)] = [:]
-    var clock = 0
+    var graphs = GraphLRU<Key, (graph: CompiledInferenceGraph?, version: Int)>(capacity: capacity)
     /// The network's parameters and buffers, whose versions say when the copied weights are stale.
     var variables: [Variable] = []
     let lock = NSLock()
@@ -20,7 +19,7 @@ extension UNet {
     /// The oneDNN implementation of every primitive of the compiled graphs (for benchmarks).
     public var inferenceGraphImplementations: [String] {
         graphCache.lock.lock(); defer { graphCache.lock.unlock() }
-        return graphCache.graphs.values.compactMap(\.graph).flatMap(\.implementations)
+        return graphCache.graphs.entries.compactMap(\.graph).flatMap(\.implementations)
     }
 
     /// The forward pass as one compiled graph, when no gradient is recorded and the layer path's
@@ -35,19 +34,13 @@ extension UNet {
         defer { graphCache.lock.unlock() }
         if graphCache.variables.isEmpty { graphCache.variables = namedVariables(prefix: "").map(\.1) }
         let version = graphCache.variables.reduce(0) { $0 &+ $1.version }
-        if graphCache.graphs[key] == nil && graphCache.graphs.count >= UNetGraphCache.capacity,
-           let oldest = graphCache.graphs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
-            graphCache.graphs[oldest] = nil
-        }
-        graphCache.clock += 1
-        var entry = graphCache.graphs[key] ?? (buildGraph(x.shape, key.precision), -1, 0)
-        entry.lastUse = graphCache.clock
-        guard let graph = entry.graph else { graphCache.graphs[key] = entry; return nil }
+        var entry = graphCache.graphs.entry(key) { (buildGraph(x.shape, key.precision), -1) }
+        guard let graph = entry.graph else { return nil }
         if entry.version != version {
             graph.setWeights(inferenceWeights())
             entry.version = version
+            graphCache.graphs.set(key, entry)
         }
-        graphCache.graphs[key] = entry
         return graph.run(x)
     }
 

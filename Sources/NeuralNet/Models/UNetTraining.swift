@@ -7,8 +7,7 @@ import Foundation
 final class UNetTrainingGraphCache: @unchecked Sendable {
     struct Key: Hashable { let shape: [Int], threads: Int, winograd: Bool }
     /// nil graph: the network does not fit the compiled plan; the layer path trains it.
-    var graphs: [Key: (graph: CompiledTrainingGraph?, lastUse: Int)] = [:]
-    var clock = 0
+    var graphs = GraphLRU<Key, CompiledTrainingGraph?>(capacity: capacity)
     /// The output of a forward pass whose backward pass has not run yet: the graph holds its
     /// activations, so a second forward pass before it (two uses of one network in one loss)
     /// goes through the layer path instead of overwriting them.
@@ -21,7 +20,7 @@ extension UNet {
     /// The oneDNN implementation of every primitive of the compiled training graphs (for benchmarks).
     public var trainingGraphImplementations: [String] {
         trainingGraphCache.lock.lock(); defer { trainingGraphCache.lock.unlock() }
-        return trainingGraphCache.graphs.values.compactMap(\.graph).flatMap(\.implementations)
+        return trainingGraphCache.graphs.entries.compactMap { $0 }.flatMap(\.implementations)
     }
 
     /// One training forward pass as a compiled graph, with a backward closure that runs the
@@ -38,19 +37,10 @@ extension UNet {
         defer { cache.lock.unlock() }
         guard cache.pending == nil else { return nil }
         let key = UNetTrainingGraphCache.Key(shape: x.shape, threads: Kernels.threads, winograd: KernelTuning.winograd)
-        if cache.graphs[key] == nil && cache.graphs.count >= UNetTrainingGraphCache.capacity,
-           let oldest = cache.graphs.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
-            cache.graphs[oldest] = nil
-        }
-        cache.clock += 1
-        let graph: CompiledTrainingGraph?
-        if let entry = cache.graphs[key] {
-            graph = entry.graph
-        } else {
+        let graph = cache.graphs.entry(key) {
             let (g, output) = networkGraph(x.shape)
-            graph = g.compileTraining(output: output)
+            return g.compileTraining(output: output)
         }
-        cache.graphs[key] = (graph, cache.clock)
         guard let graph else { return nil }
         let keys = config.dropout > 0 ? (0..<config.depth).map { _ in random.generator.next() } : []
         var weights: [(weight: Tensor, bias: Tensor)] = []
