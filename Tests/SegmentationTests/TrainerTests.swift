@@ -9,15 +9,20 @@ import Testing
     }
 
     /// An interrupted run resumed from its checkpoint ends with exactly the weights of an
-    /// uninterrupted one (same seed), and two uninterrupted runs agree bit for bit.
-    @Test(arguments: [ModelKind.cascade, .oneStep, .joint])
-    func resumeAfterInterruptionMatchesUninterruptedRun(_ kind: ModelKind) throws {
+    /// uninterrupted one (same seed), and two uninterrupted runs agree bit for bit. F = 4 trains
+    /// layer by layer; F = 16 fills oneDNN's 16-wide blocks, so network A trains as a compiled
+    /// training graph (`CompiledTrainingGraph`).
+    @Test(arguments: [ModelKind.cascade, .oneStep, .joint], [4, 16])
+    func resumeAfterInterruptionMatchesUninterruptedRun(_ kind: ModelKind, filters: Int) throws {
         let data = TinyDataset.tempDir("data")
         defer { try? FileManager.default.removeItem(at: data) }
         try TinyDataset.write(data, cases: 3)
-        let c = TinyDataset.config(kind)
+        var c = TinyDataset.config(kind)
+        c.filters = filters
         let runA = data.appendingPathComponent("runA"), runB = data.appendingPathComponent("runB"), runC = data.appendingPathComponent("runC")
-        try Trainer.start(data: data, config: c, runDir: runA, quiet: true).train()
+        let first = try Trainer.start(data: data, config: c, runDir: runA, quiet: true)
+        try first.train()
+        #expect(first.model.netA.trainingGraphImplementations.isEmpty == (filters == 4))
         try Trainer.start(data: data, config: c, runDir: runC, quiet: true).train()
 
         let t = try Trainer.start(data: data, config: c, runDir: runB, quiet: true)

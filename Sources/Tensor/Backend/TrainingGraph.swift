@@ -59,8 +59,10 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
     private var userIn: dnnl_memory_t!, userOut: dnnl_memory_t!, userGradOut: dnnl_memory_t!
     /// Each forward's dropout keys, read by the forward steps.
     private var keys: [UInt64] = []
-    /// Whether a forward pass has filled the activations the backward pass reads.
-    private var hasForward = false
+    /// The last forward pass's input. Where the first convolution reads NCHW itself, the graph's
+    /// input value is the caller's tensor, which the backward pass reads again (backward-weights
+    /// of the first layer): holding it keeps its memory from going back to the pool in between.
+    private var forwardInput: Tensor?
 
     init?(_ g: NetworkGraph, output: Int, winograd: Bool) {
         let ctx = DNNLContext.shared
@@ -439,7 +441,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                     setHandle(slot.bias, b.readPointer)
                 }
             }
-            hasForward = true
+            forwardInput = x
             keys = dropoutKeys
             setHandle(userIn, x.readPointer)
             setHandle(userOut, y.writePointer)
@@ -452,7 +454,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
     /// of the last forward pass's logits.
     public func backward(_ gy: Tensor) -> [(weight: Tensor, bias: Tensor)] {
         precondition(gy.shape == outputShape, "CompiledTrainingGraph.backward: gradient \(gy.shape) for output \(outputShape)")
-        precondition(hasForward, "CompiledTrainingGraph.backward: no forward pass to go back through")
+        precondition(forwardInput != nil, "CompiledTrainingGraph.backward: no forward pass to go back through")
         var grads: [(weight: Tensor, bias: Tensor)] = []
         let ctx = DNNLContext.shared
         ctx.locked {
