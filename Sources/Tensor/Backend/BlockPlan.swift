@@ -40,3 +40,13 @@ func dnnlSameMD(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
     var x = a, y = b
     return dnnl_memory_desc_equal(&x, &y) != 0
 }
+
+func dnnlSize(_ md: dnnl_memory_desc_t) -> Int {
+    var d = md
+    return dnnl_memory_desc_get_size(&d)
+}
+
+/// Bytes of the user-managed scratchpad a primitive needs (0 if none).
+func dnnlScratchpadBytes(_ pd: dnnl_primitive_desc_t) -> Int {
+    dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0).map { dnnlSize($0.pointee) } ?? 0
+}

@@ -154,9 +154,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 mds[i] = activation(s)
             }
             if !ok { break }
-            if let pd = nodePDs[i], var smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee {
-                scratch = max(scratch, dnnl_memory_desc_get_size(&smd))
-            }
+            if let pd = nodePDs[i] { scratch = max(scratch, dnnlScratchpadBytes(pd)) }
             blockOf[i] = plan.allocate(dnnl_memory_desc_get_size(&mds[i]))
             for r in g.reads(i) + [i] where lastUse[r] == i { if let b = blockOf[r] { plan.release(b) } }
             if let t = tempBlock[i] { plan.release(t) }

@@ -78,12 +78,8 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         let same = dnnlSameMD, md = dnnlQueryMD
         func keep(_ pd: dnnl_primitive_desc_t) -> dnnl_primitive_desc_t { pds.append(pd); return pd }
         var scratch = 0
-        func noteScratch(_ pd: dnnl_primitive_desc_t) {
-            if var s = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee {
-                scratch = max(scratch, dnnl_memory_desc_get_size(&s))
-            }
-        }
-        func size(_ m: dnnl_memory_desc_t) -> Int { var d = m; return dnnl_memory_desc_get_size(&d) }
+        func noteScratch(_ pd: dnnl_primitive_desc_t) { scratch = max(scratch, dnnlScratchpadBytes(pd)) }
+        let size = dnnlSize
 
         // Pass 1: descriptors of every primitive and value; nil where a value would leave nChw16c.
         var mds = Array(repeating: dnnl_memory_desc_t(), count: count)
@@ -218,29 +214,12 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         let scratchPtr = gradArena.pointer + total
 
         // Pass 2: memories and primitives.
-        func memory(_ md: dnnl_memory_desc_t, _ ptr: UnsafeMutableRawPointer?) -> dnnl_memory_t {
-            var m: dnnl_memory_t?, d = md
-            dnnlCheck(dnnl_memory_create(&m, &d, ctx.engine, ptr ?? liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
-            memories.append(m!)
-            return m!
-        }
+        func memory(_ md: dnnl_memory_desc_t, _ ptr: UnsafeMutableRawPointer?) -> dnnl_memory_t { self.memory(md, ptr, what) }
         func owned(_ md: dnnl_memory_desc_t, activation: Bool = false) -> (dnnl_memory_t, UnsafeMutableRawPointer) {
-            let buf = RawBuffer(bytes: size(md))
-            buffers.append(buf)
-            if activation { activationBytes += buf.bytes }
-            return (memory(md, buf.pointer), buf.pointer)
+            self.owned(md, activation: activation, what)
         }
-        func primitive(_ pd: dnnl_primitive_desc_t) -> dnnl_primitive_t {
-            var p: dnnl_primitive_t?
-            dnnlCheck(dnnl_primitive_create(&p, pd), "dnnl_primitive_create", what)
-            primitives.append(p!)
-            return p!
-        }
-        func reorder(_ from: dnnl_memory_desc_t, _ to: dnnl_memory_desc_t) -> dnnl_primitive_t {
-            var pd: dnnl_primitive_desc_t?, a = from, b = to
-            dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &a, ctx.engine, &b, ctx.engine, nil), "dnnl_reorder_primitive_desc_create", what)
-            return primitive(keep(pd!))
-        }
+        func primitive(_ pd: dnnl_primitive_desc_t) -> dnnl_primitive_t { self.primitive(pd, what) }
+        func reorder(_ from: dnnl_memory_desc_t, _ to: dnnl_memory_desc_t) -> dnnl_primitive_t { self.reorder(from, to, what) }
         let scratchMem = scratch > 0 ? memory(ctx.memoryDesc([scratch], dnnl_x, what, type: dnnl_u8), scratchPtr) : nil
         func exec(_ text: String, _ pd: dnnl_primitive_desc_t, _ list: [(Int32, dnnl_memory_t)]) -> Step {
             implementations.append("\(text): \(dnnlImplementationName(pd))")
@@ -369,33 +348,47 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         backwardSteps.insert(copy(userGradOut, grad[output]!, "output gradient reorder"), at: 0)
     }
 
+    /// A memory object on `ptr` (nil: bound later, per run), destroyed with the graph.
+    private func memory(_ md: dnnl_memory_desc_t, _ ptr: UnsafeMutableRawPointer?, _ what: String) -> dnnl_memory_t {
+        let ctx = DNNLContext.shared
+        var m: dnnl_memory_t?, d = md
+        dnnlCheck(dnnl_memory_create(&m, &d, ctx.engine, ptr ?? liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
+        memories.append(m!)
+        return m!
+    }
+
+    /// A memory object on a buffer of its own (counted as activation memory where it is one).
+    private func owned(_ md: dnnl_memory_desc_t, activation: Bool = false, _ what: String) -> (dnnl_memory_t, UnsafeMutableRawPointer) {
+        let buf = RawBuffer(bytes: dnnlSize(md))
+        buffers.append(buf)
+        if activation { activationBytes += buf.bytes }
+        return (memory(md, buf.pointer, what), buf.pointer)
+    }
+
+    private func primitive(_ pd: dnnl_primitive_desc_t, _ what: String) -> dnnl_primitive_t {
+        var p: dnnl_primitive_t?
+        dnnlCheck(dnnl_primitive_create(&p, pd), "dnnl_primitive_create", what)
+        primitives.append(p!)
+        return p!
+    }
+
+    private func reorder(_ from: dnnl_memory_desc_t, _ to: dnnl_memory_desc_t, _ what: String) -> dnnl_primitive_t {
+        let ctx = DNNLContext.shared
+        var pd: dnnl_primitive_desc_t?, a = from, b = to
+        dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &a, ctx.engine, &b, ctx.engine, nil), "dnnl_reorder_primitive_desc_create", what)
+        pds.append(pd!)
+        return primitive(pd!, what)
+    }
+
     /// The memories and reorders of weight `wi`: the forward primitive's layout, backward-data's
     /// where it differs, and the gradient's (its way back to the caller's layout is a `copy` step).
     private func addSlot(_ wi: Int, _ c: ConvPDs, upsampled: Bool, what: String) -> WeightSlot {
         let ctx = DNNLContext.shared
         let ws = weightShapes[wi]
         let md = dnnlQueryMD
-        func memory(_ md: dnnl_memory_desc_t, _ ptr: UnsafeMutableRawPointer?) -> dnnl_memory_t {
-            var m: dnnl_memory_t?, d = md
-            dnnlCheck(dnnl_memory_create(&m, &d, ctx.engine, ptr ?? liverseg_dnnl_memory_none()), "dnnl_memory_create", what)
-            memories.append(m!)
-            return m!
-        }
-        func owned(_ md: dnnl_memory_desc_t) -> dnnl_memory_t {
-            var d = md
-            let buf = RawBuffer(bytes: dnnl_memory_desc_get_size(&d))
-            buffers.append(buf)
-            return memory(md, buf.pointer)
-        }
-        func reorder(_ from: dnnl_memory_desc_t, _ to: dnnl_memory_desc_t) -> dnnl_primitive_t {
-            var pd: dnnl_primitive_desc_t?, a = from, b = to
-            dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &a, ctx.engine, &b, ctx.engine, nil), "dnnl_reorder_primitive_desc_create", what)
-            pds.append(pd!)
-            var p: dnnl_primitive_t?
-            dnnlCheck(dnnl_primitive_create(&p, pd!), "dnnl_primitive_create", what)
-            primitives.append(p!)
-            return p!
-        }
+        func memory(_ md: dnnl_memory_desc_t, _ ptr: UnsafeMutableRawPointer?) -> dnnl_memory_t { self.memory(md, ptr, what) }
+        func owned(_ md: dnnl_memory_desc_t) -> dnnl_memory_t { self.owned(md, what).0 }
+        func reorder(_ from: dnnl_memory_desc_t, _ to: dnnl_memory_desc_t) -> dnnl_primitive_t { self.reorder(from, to, what) }
         let userMD = ctx.memoryDesc(upsampled ? [4 * ws[1], ws[0], 1, 1] : ws, dnnl_oihw, what)
         let fwdMD = md(c.fwd, DNNL_ARG_WEIGHTS)
         var bdMD = c.bwdData.map { md($0, DNNL_ARG_WEIGHTS) }
