@@ -38,7 +38,7 @@ extension Components {
     /// whole-volume mask would cost another byte per voxel at the end of a segmentation, when
     /// memory peaks). Ties go to the lowest-numbered component.
     public func clearAllButLargest(_ labels: inout [UInt8], shape: [Int]) {
-        guard let best = sizes.indices.max(by: { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) }) else { return }
+        guard let best = largest else { return }
         forEachVoxel(shape: shape) { c, idx in if c != best + 1 { labels[idx] = 0 } }
     }
 }

@@ -2,12 +2,15 @@ import Evaluation
 
 /// Clean-up of a label map, as nnU-Net and TotalSegmentator do for organs: the liver is one
 /// organ, so only its largest 3-D component (26-connected, tumor included) is kept, and a tumor
-/// exists only inside the kept liver.
+/// exists only inside the kept liver. Bridges up to 2·`bridgeRadius` voxels thick are cut first
+/// (`BridgeCut`), so a neighbouring organ joined to the liver by a thin neck goes too.
 public enum PostProcessing {
-    public static func apply(_ labels: inout [UInt8], shape: [Int], keepLargest: Bool) {
+    /// The default bridge radius: 1 voxel (bridges of up to 2 voxels are cut).
+    public static let bridgeRadius = 1
+
+    public static func apply(_ labels: inout [UInt8], shape: [Int], keepLargest: Bool, bridgeRadius: Int = bridgeRadius) {
         guard keepLargest else { return }
-        let components = labels.withUnsafeBufferPointer { Components($0, labels: 1...2, shape: shape) }
-        components.clearAllButLargest(&labels, shape: shape)
+        BridgeCut.keepLargest(&labels, range: 1...2, shape: shape, radius: bridgeRadius)
     }
 
     /// Label of a voxel whose tumor probability lies between the extent and the tumor threshold

@@ -36,6 +36,9 @@ public final class Predictor {
     /// 40–50 s), so one slice at a time is the default.
     public var batchSize = 1
     public var keepLargest = true
+    /// Bridges between the liver and a neighbour up to 2·`bridgeRadius` voxels thick are cut
+    /// before the largest component is kept (`BridgeCut`); 0 keeps the plain largest component.
+    public var bridgeRadius = PostProcessing.bridgeRadius
     public var liverThreshold: Float
     public var tumorThreshold: Float
     /// Found lesions reach out to where B's probability is at least this (≤ `tumorThreshold`;
@@ -108,87 +111,112 @@ public final class Predictor {
             return c
         }
 
+        // The batch's tumor probabilities back on the scan's grid, as labels of the slices'
+        // liver voxels (and as the probability output).
+        func placeTumor(_ ks: [Int], tumor: (Int) -> [Float]?) {
+            for (n, k) in ks.enumerated() {
+                let base = k * plane
+                guard let t = tumor(n) else { continue }
+                for j in 0..<plane where labels[base + j] == 1 {
+                    labels[base + j] = PostProcessing.liverLabel(tumorProbability: t[j], threshold: tumorThreshold, extent: extent)
+                }
+                if prob != nil { for j in 0..<plane { prob![base + j] = t[j] } }
+            }
+        }
+        func hasLiver(_ k: Int) -> Bool { labels[(k * plane)..<((k + 1) * plane)].contains { $0 != 0 } }
+        func toNative(_ t: Tensor, _ n: Int, into out: inout [Float]) {
+            SliceResize.bilinear(UnsafeBufferPointer(start: t.readPointer + n * sp, count: sp), width: s, height: s,
+                                 to: out.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny, region: region)
+        }
+
+        // Pass 1: A (or the one-step network) on every slice, in batches.
+        var pending = nz    // slices the progress bar has yet to count
         for start in stride(from: 0, to: nz, by: batchSize) {
             let ks = Array(start..<min(nz, start + batchSize))
             cache = cache.filter { $0.key >= start - model.liverContext }
-            // A's input: the slices with their neighbours along z (the slices alone without context); B's, the slices.
+            // A's input: the slices with their neighbours along z (the slices alone without context).
             let huA = SliceContext.stack(ks, radius: model.liverContext, depth: nz, size: s) { k, out in
                 slice(k).view.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: sp) }
             }
-            let hu = SliceContext.middle(huA)
-            if model.tumorCropFromScan {
-                for (n, k) in ks.enumerated() { planes.replaceSubrange((n * plane)..<((n + 1) * plane), with: slice(k).scan!) }
-            }
-            var t0 = ProcessStats.now()
-            let liverProb: Tensor, withLiver: [Int]
+            let t0 = ProcessStats.now()
+            let liverProb: Tensor
             var tumorProb: Tensor? = nil
-            // Tumor probability on the scan's grid for slices whose crop came from the scan.
-            var scanTumor: [Int: [Float]] = [:]
-            switch model.kind {
-            case .oneStep:
+            if model.kind == .oneStep {
                 (liverProb, tumorProb) = model.predict(hu: huA)
-                withLiver = Array(ks.indices)
-            case .cascade, .joint:
+            } else {
                 liverProb = model.logitsA(huA).sigmoid()
-                let mask = liverProb.map { $0 >= self.liverThreshold ? 1 : 0 }
-                withLiver = ks.indices.filter { n in (0..<sp).contains { mask[flat: n * sp + $0] > 0 } }
-                times["liver"]! += ProcessStats.now() - t0
+            }
+            times["liver"]! += ProcessStats.now() - t0
+            let tp = ProcessStats.now()
+            for (n, k) in ks.enumerated() {
+                toNative(liverProb, n, into: &native)
+                for j in 0..<plane where native[j] >= liverThreshold { labels[k * plane + j] = 1 }
+            }
+            if let tumorProb {
+                placeTumor(ks) { n in toNative(tumorProb, n, into: &tumorNative); return tumorNative }
+            }
+            times["post"]! += ProcessStats.now() - tp
+            // The cascade's slices with liver are done once B has seen them (pass 2).
+            let done = model.kind == .oneStep ? ks.count : ks.filter { !hasLiver($0) }.count
+            progress?.advance(done)
+            pending -= done
+        }
+        cache = [:]
+
+        if model.kind != .oneStep {
+            // The liver is one organ before B looks at it: B sees the kept component only, so
+            // a neighbouring organ A took for liver neither shifts B's per-slice centring nor
+            // gets lesions of its own (docs/experiments.md, session 13).
+            var t0 = ProcessStats.now()
+            PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius)
+            times["post"]! += ProcessStats.now() - t0
+            // Pass 2: B on the slices with liver, the kept liver as its mask M (0/1, so the
+            // model's liver threshold is 0.5 while B runs).
+            model.liverThreshold = 0.5
+            let withLiver = (0..<nz).filter(hasLiver)
+            progress?.advance(pending - withLiver.count)   // slices whose liver the clean-up removed
+            var maskNative = [Float](repeating: 0, count: plane)
+            for start in stride(from: 0, to: withLiver.count, by: batchSize) {
+                let ks = Array(withLiver[start..<min(withLiver.count, start + batchSize)])
+                let hu = Tensor(uninitializedShape: [ks.count, 1, s, s])
+                let mask = Tensor(uninitializedShape: [ks.count, 1, s, s])
+                for (n, k) in ks.enumerated() {
+                    let c = slice(k)
+                    (hu.writePointer + n * sp).update(from: c.view, count: sp)
+                    if let scan = c.scan { planes.replaceSubrange((n * plane)..<((n + 1) * plane), with: scan) }
+                    for j in 0..<plane { maskNative[j] = labels[k * plane + j] != 0 ? 1 : 0 }
+                    let m = UnsafeMutableBufferPointer(start: mask.writePointer + n * sp, count: sp)
+                    maskNative.withUnsafeBufferPointer { SliceResize.bilinear($0, width: nx, height: ny, region: region, to: m, width: s, height: s) }
+                    for j in 0..<sp { m[j] = m[j] >= 0.5 ? 1 : 0 }
+                }
+                cache = [:]
                 t0 = ProcessStats.now()
-                if withLiver.isEmpty {
-                    // No liver in this batch: B has nothing to look at.
-                } else if model.tumorCropFromScan {
+                if model.tumorCropFromScan {
                     // B sees the liver square cut from the scan at its own resolution, and
                     // its answer goes straight back to the scan's grid.
                     let inputs = planes.withUnsafeBufferPointer { v in
                         model.tumorInputsFromScan(scan: ks.indices.map { UnsafeBufferPointer(rebasing: v[($0 * plane)..<(($0 + 1) * plane)]) },
-                                                  width: nx, height: ny, liver: liverProb)
+                                                  width: nx, height: ny, liver: mask)
                     }
                     let pb = model.tumorProbability(crops: inputs.hu, mask: inputs.mask)
+                    var scanTumor: [Int: [Float]] = [:]
                     for (j, n) in inputs.slices.enumerated() {
                         var t = [Float](repeating: 0, count: plane)
                         t.withUnsafeMutableBufferPointer { inputs.crops[j].uncrop(UnsafeBufferPointer(start: pb.readPointer + j * sp, count: sp), into: $0, width: nx, height: ny) }
                         scanTumor[n] = t
                     }
+                    times["tumor"]! += ProcessStats.now() - t0
+                    t0 = ProcessStats.now()
+                    placeTumor(ks) { scanTumor[$0] }
                 } else {
-                    // B sees only slices with liver, as a sub-batch.
-                    let sub = Tensor(uninitializedShape: [withLiver.count, 1, s, s])
-                    let subMask = Tensor(uninitializedShape: [withLiver.count, 1, s, s])
-                    for (j, n) in withLiver.enumerated() {
-                        (sub.writePointer + j * sp).update(from: hu.readPointer + n * sp, count: sp)
-                        (subMask.writePointer + j * sp).update(from: mask.readPointer + n * sp, count: sp)
-                    }
-                    let pb = model.tumorProbability(hu: sub, mask: subMask)
-                    var full = Tensor.zeros(hu.shape)
-                    full.withUnsafeMutableBufferPointer { f in
-                        for (j, n) in withLiver.enumerated() { (f.baseAddress! + n * sp).update(from: pb.readPointer + j * sp, count: sp) }
-                    }
-                    tumorProb = full
+                    let pb = model.tumorProbability(hu: hu, mask: mask)
+                    times["tumor"]! += ProcessStats.now() - t0
+                    t0 = ProcessStats.now()
+                    placeTumor(ks) { n in toNative(pb, n, into: &tumorNative); return tumorNative }
                 }
-                times["tumor"]! += ProcessStats.now() - t0
+                times["post"]! += ProcessStats.now() - t0
+                progress?.advance(ks.count)
             }
-            t0 = ProcessStats.now()
-            for (n, k) in ks.enumerated() {
-                SliceResize.bilinear(UnsafeBufferPointer(start: liverProb.readPointer + n * sp, count: sp), width: s, height: s,
-                                     to: native.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny, region: region)
-                var hasTumor = false
-                if let t = scanTumor[n] {
-                    tumorNative = t
-                    hasTumor = true
-                } else if let tumorProb, withLiver.contains(n) {
-                    SliceResize.bilinear(UnsafeBufferPointer(start: tumorProb.readPointer + n * sp, count: sp), width: s, height: s,
-                                         to: tumorNative.withUnsafeMutableBufferPointer { $0 }, width: nx, height: ny, region: region)
-                    hasTumor = true
-                }
-                let base = k * plane
-                for j in 0..<plane where native[j] >= liverThreshold {
-                    labels[base + j] = PostProcessing.liverLabel(tumorProbability: tumorNative[j], hasTumor: hasTumor, threshold: tumorThreshold, extent: extent)
-                }
-                if prob != nil && hasTumor {
-                    for j in 0..<plane { prob![base + j] = tumorNative[j] }
-                }
-            }
-            times["post"]! += ProcessStats.now() - t0
-            progress?.advance(ks.count)
         }
         // The networks' buffers wait for the next batch of the same sizes; none comes before
         // the next case, and post-processing needs memory of its own.
@@ -197,7 +225,8 @@ public final class Predictor {
         let voxelML = canon.voxelML
         // Lesions first: the liver's components count extent voxels (3) only once they are 1 or 2.
         PostProcessing.lesions(&labels, shape: canon.shape, minML: minLesionML, minSlices: minLesionSlices, voxelML: voxelML)
-        PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest)
+        // The cascade's liver was cleaned before B, and lesions lie inside it.
+        if model.kind == .oneStep { PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius) }
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
         let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }
         let tumorVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }

@@ -20,6 +20,8 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Found lesions reach out to where the tumor probability is at least this (hysteresis; default: the model's, chosen on its validation cases; a value ≥ the tumor threshold: no reach).")
     var thresholdTumorExtent: Float?
     @Flag(inversion: .prefixedNo, help: "Keep only the largest 3-D liver component.") var keepLargest = true
+    @Option(help: "Before keeping the largest liver component, cut bridges to neighbouring structures up to 2·N voxels thick (0: the plain largest component).")
+    var bridgeRadius: Int = PostProcessing.bridgeRadius
     @Option(help: "Lesions whose core (tumor probability ≥ the tumor threshold) is smaller than this (mL) become liver (default: the model's, chosen on its validation cases; 0 keeps all).")
     var minLesionMl: Double?
     @Option(help: "Lesions spanning fewer slices become liver (default: the model's; 1 keeps all).")
@@ -37,6 +39,8 @@ struct SegmentCommand: ParsableCommand {
         let predictor = Predictor(model: model)
         predictor.batchSize = batch
         predictor.keepLargest = keepLargest
+        guard bridgeRadius >= 0 else { throw ValidationError("--bridge-radius must be ≥ 0, got \(bridgeRadius)") }
+        predictor.bridgeRadius = bridgeRadius
         if let thresholdLiver { predictor.liverThreshold = thresholdLiver }
         if let thresholdTumor { predictor.tumorThreshold = thresholdTumor }
         if let thresholdTumorExtent {
