@@ -29,8 +29,9 @@ struct BenchSegment: ParsableCommand {
             liver threshold is then calibrated per volume so that B runs on the share of slices that hold liver \
             in the phantom's ground truth (or on --liver-share): A runs once, untimed, on up to 32 evenly spaced \
             slices, and the threshold is the quantile of their per-slice maximum liver probability. The mask \
-            inside those slices is still arbitrary, so post-processing (connected components on it) costs what \
-            it costs on that mask, not on a real liver.
+            inside those slices is still arbitrary, so the liver's largest component is not kept (it would \
+            leave B a few slices) and the lesion post-processing costs what it costs on that mask, not on a \
+            real liver.
             """)
 
     @Option(help: "Slice counts to time, comma-separated.") var slices: String = "100,200,400"
@@ -152,6 +153,9 @@ struct BenchSegment: ParsableCommand {
                 target = Int((share * Double(n)).rounded())
                 let calibration = try MedicalImageReader.read(volumeURL)
                 predictor.liverThreshold = Self.calibratedThreshold(liverTumor, calibration, share: share, batch: batch)
+                // The random mask is no organ: keeping its largest component would leave B a
+                // few slices of it, not the calibrated share.
+                predictor.keepLargest = false
             }
 
             Self.resetPeakRSS()
@@ -201,7 +205,7 @@ struct BenchSegment: ParsableCommand {
 
     /// The liver threshold at which A's mask is non-empty on `share` of the slices: A runs on up to
     /// 32 evenly spaced slices, and the threshold is the matching quantile of their maximum
-    /// probabilities (a mask pixel is probability ≥ threshold).
+    /// probabilities on the scan's grid (a mask voxel is probability ≥ threshold there).
     static func calibratedThreshold(_ model: LiverTumorModel, _ volume: Volume<Float>, share: Double, batch: Int) -> Float {
         let (nx, ny, nz) = (volume.shape[0], volume.shape[1], volume.shape[2])
         let plane = nx * ny, s = model.size, sp = s * s
@@ -222,8 +226,14 @@ struct BenchSegment: ParsableCommand {
             let part = Tensor(uninitializedShape: [m, c, s, s])
             (part.writePointer).update(from: hu.readPointer + start * c * sp, count: m * c * sp)
             let p = model.logitsA(part).sigmoid()
+            // On the scan's grid, where the predictor thresholds A's probability.
+            var native = [Float](repeating: 0, count: plane)
             for i in 0..<m {
-                maxima.append(UnsafeBufferPointer(start: p.readPointer + i * sp, count: sp).max()!)
+                native.withUnsafeMutableBufferPointer {
+                    SliceResize.bilinear(UnsafeBufferPointer(start: p.readPointer + i * sp, count: sp), width: s, height: s,
+                                         to: $0, width: nx, height: ny, region: region)
+                }
+                maxima.append(native.max()!)
             }
         }
         let sorted = maxima.sorted(by: >)
