@@ -1,6 +1,7 @@
 import Foundation
 import MedicalImage
 import NeuralNet
+import Support
 import Tensor
 import Testing
 @testable import Segmentation
@@ -91,6 +92,34 @@ import Testing
         p.keepLargest = false
         let all = try p.segment(v).labels
         #expect(all.voxels.filter { $0 == 2 }.count == 3 * 3 * 2)
+    }
+
+    /// A liver and a "spleen" A also takes for liver, joined by a bridge one voxel thick, each
+    /// with a bright lesion. The bridge is cut before B runs, so the spleen and its lesion go;
+    /// the bridge splits where growth from the two eroded cores meets (worked out as in
+    /// `BridgeCutTests`: x 10–11 stay with the liver). With radius 0 everything is one organ.
+    @Test func aNeighbourJoinedByAThinBridgeIsCutBeforeB() throws {
+        let g = Geometry(shape: [24, 24, 7], spacing: [1, 1, 1])
+        var v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
+        var expected = [UInt8](repeating: 0, count: g.voxelCount)
+        func lesion(_ i: Int, _ j: Int, _ k: Int, at i0: Int, _ j0: Int) -> Bool { i >= i0 && i < i0 + 3 && j >= j0 && j < j0 + 3 && k >= 2 && k < 4 }
+        for k in 1..<6 { for j in 1..<10 { for i in 1..<10 {
+            v[i, j, k] = lesion(i, j, k, at: 3, 3) ? 230 : 170
+            expected[v.index(i, j, k)] = lesion(i, j, k, at: 3, 3) ? 2 : 1
+        } } }
+        for k in 1..<6 { for j in 2..<9 { for i in 14..<21 { v[i, j, k] = lesion(i, j, k, at: 16, 4) ? 230 : 170 } } }
+        for i in 10..<14 { v[i, 5, 3] = 170 }
+        for i in 10..<12 { expected[v.index(i, 5, 3)] = 1 }
+        let p = Predictor(model: Self.model())
+        let bar = ProgressBar(total: 7, label: "")
+        let (cut, _, summary) = try p.segment(v, progress: bar)
+        #expect(cut.voxels == expected)
+        #expect(summary.tumorCount == 1)
+        #expect(bar.done == 7)
+        p.bridgeRadius = 0
+        let whole = try p.segment(v).labels
+        #expect(whole.voxels.filter { $0 >= 1 }.count == 9 * 9 * 5 + 7 * 7 * 5 + 4)
+        #expect(whole.voxels.filter { $0 == 2 }.count == 2 * 3 * 3 * 2)
     }
 
     @Test func nonFiniteInputIsRefused() {
