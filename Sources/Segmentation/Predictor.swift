@@ -170,8 +170,9 @@ public final class Predictor {
             var t0 = ProcessStats.now()
             PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius)
             times["post"]! += ProcessStats.now() - t0
-            // Pass 2: B on the slices with liver, the kept liver as its mask M (0/1, so the
-            // model's liver threshold is 0.5 while B runs).
+            // Pass 2: B on the slices with liver, the kept liver as its mask M (the kept
+            // component resized to the model, M where ≥ 0.5: the model's liver threshold is 0.5
+            // while B runs).
             model.liverThreshold = 0.5
             let withLiver = (0..<nz).filter(hasLiver)
             progress?.advance(pending - withLiver.count)   // slices whose liver the clean-up removed
@@ -187,7 +188,9 @@ public final class Predictor {
                     for j in 0..<plane { maskNative[j] = labels[k * plane + j] != 0 ? 1 : 0 }
                     let m = UnsafeMutableBufferPointer(start: mask.writePointer + n * sp, count: sp)
                     maskNative.withUnsafeBufferPointer { SliceResize.bilinear($0, width: nx, height: ny, region: region, to: m, width: s, height: s) }
-                    for j in 0..<sp { m[j] = m[j] >= 0.5 ? 1 : 0 }
+                    // B's crops from the scan resample M again and threshold it there, so its
+                    // edge follows the scan's, not the model's pixels: it gets M unthresholded.
+                    if !model.tumorCropFromScan { for j in 0..<sp { m[j] = m[j] >= 0.5 ? 1 : 0 } }
                 }
                 cache = [:]
                 t0 = ProcessStats.now()
