@@ -193,6 +193,11 @@ public final class Predictor {
                     if !model.tumorCropFromScan { for j in 0..<sp { m[j] = m[j] >= 0.5 ? 1 : 0 } }
                 }
                 cache = [:]
+                // A liver of a few voxels can vanish at the model's size: nothing for B to see.
+                guard UnsafeBufferPointer(start: mask.readPointer, count: mask.count).contains(where: { $0 >= 0.5 }) else {
+                    progress?.advance(ks.count)
+                    continue
+                }
                 t0 = ProcessStats.now()
                 if model.tumorCropFromScan {
                     // B sees the liver square cut from the scan at its own resolution, and
