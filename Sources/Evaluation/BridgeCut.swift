@@ -23,42 +23,46 @@ public enum BridgeCut {
     public static func keepLargest(_ labels: inout [UInt8], range: ClosedRange<UInt8>, shape: [Int], radius: Int) {
         let box = labels.withUnsafeBufferPointer { LabelBoxes($0, shape: shape).box(range) }
         guard let box else { return }
-        let s = box.size
-        let mask = labels.withUnsafeBufferPointer { box.crop($0, labels: range, shape: shape) }
-        var core = mask
-        for _ in 0..<radius {
-            let surface = Surface.extract(core, shape: (s[0], s[1], s[2]))
-            for i in core.indices where surface[i] { core[i] = false }
-        }
-        let cores = core.map { $0 ? UInt8(1) : 0 }.withUnsafeBufferPointer { Components($0, labels: 1...1, shape: s) }
-        guard radius > 0, let largest = cores.largest else {
+        func plainLargest() {
             let all = labels.withUnsafeBufferPointer { Components($0, labels: range, shape: shape, box: box) }
             all.clearAllButLargest(&labels, shape: shape)
-            return
         }
-        let owner = grow(cores, through: mask, shape: s)
+        guard radius > 0 else { plainLargest(); return }
+        let s = box.size
+        let mask = labels.withUnsafeBufferPointer { box.crop($0, labels: range, shape: shape) }
+        // Each voxel's core: 1 the largest, 2 another, 0 none. The eroded copy and the cores'
+        // labelling (4 bytes a voxel) live only in this closure, so they are freed before the
+        // growth: on a 400-slice CT the liver's box holds ~10 M voxels.
+        let seeds: [UInt8]? = {
+            var core = mask
+            for _ in 0..<radius {
+                let surface = Surface.extract(core, shape: (s[0], s[1], s[2]))
+                for i in core.indices where surface[i] { core[i] = false }
+            }
+            let cores = core.map { $0 ? UInt8(1) : 0 }.withUnsafeBufferPointer { Components($0, labels: 1...1, shape: s) }
+            guard let largest = cores.largest else { return nil }
+            var seeds = [UInt8](repeating: 0, count: mask.count)
+            cores.forEachVoxel { c, i, j, k in seeds[(k * s[1] + j) * s[0] + i] = c == largest + 1 ? 1 : 2 }
+            return seeds
+        }()
+        guard var owner = seeds else { plainLargest(); return }
+        grow(&owner, through: mask, shape: s)
         for k in 0..<s[2] {
             for j in 0..<s[1] {
                 let local = (k * s[1] + j) * s[0]
                 let global = ((k + box.lower[2]) * shape[1] + j + box.lower[1]) * shape[0] + box.lower[0]
-                for i in 0..<s[0] where mask[local + i] && owner[local + i] != Int32(largest + 1) { labels[global + i] = 0 }
+                for i in 0..<s[0] where mask[local + i] && owner[local + i] != 1 { labels[global + i] = 0 }
             }
         }
     }
 
-    /// Each mask voxel's core (1-based; 0 where no core reaches it): breadth-first growth of all
-    /// cores at once, 26-connected, inside `mask`. Cores enter the queue in voxel order, so ties
-    /// between two cores at one distance always go the same way.
-    static func grow(_ cores: Components, through mask: [Bool], shape s: [Int]) -> [Int32] {
+    /// Gives each unowned voxel of `mask` the owner (non-zero) that reaches it first:
+    /// breadth-first growth of all seeds at once, 26-connected, inside `mask`. Seeds enter the
+    /// queue in voxel order, so ties between two owners at one distance always go the same way.
+    static func grow(_ owner: inout [UInt8], through mask: [Bool], shape s: [Int]) {
         let (nx, ny, nz) = (s[0], s[1], s[2])
-        var owner = [Int32](repeating: 0, count: mask.count)
         var queue: [Int32] = []
-        cores.forEachVoxel { c, i, j, k in
-            let idx = (k * ny + j) * nx + i
-            owner[idx] = Int32(c)
-            queue.append(Int32(idx))
-        }
-        queue.sort()
+        for idx in owner.indices where owner[idx] != 0 { queue.append(Int32(idx)) }
         var head = 0
         while head < queue.count {
             let idx = Int(queue[head]); head += 1
@@ -73,7 +77,6 @@ public enum BridgeCut {
                 }
             }
         }
-        return owner
     }
 }
 

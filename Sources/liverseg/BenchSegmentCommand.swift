@@ -42,6 +42,8 @@ struct BenchSegment: ParsableCommand {
     @Option(help: "Share of slices B should run on with an untrained model (default: the phantom's liver slices).")
     var liverShare: Double?
     @Option(help: "Slices per batch (the default of `segment`).") var batch = 1
+    @Option(help: "Bridge radius of the liver's largest component, as in `segment` (trained models only).")
+    var bridgeRadius: Int = PostProcessing.bridgeRadius
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Precision of the networks' 3×3 convolutions: fp32 or bf16.") var precision: KernelPrecision = .fp32
     @Option(help: "Phantom seed.") var seed: UInt64 = 8
@@ -147,6 +149,7 @@ struct BenchSegment: ParsableCommand {
 
             let predictor = Predictor(model: liverTumor)
             predictor.batchSize = batch
+            predictor.bridgeRadius = max(0, bridgeRadius)
             var target: Int?
             if model == nil {
                 let share = liverShare ?? Double(liverSlices) / Double(n)
