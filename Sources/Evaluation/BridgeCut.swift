@@ -5,7 +5,7 @@
 /// attenuation (spleen, stomach wall) marked on several slices. Where that false region touches
 /// the liver through a neck one or two voxels thick, the plain largest 26-connected component
 /// keeps it whole. On the demo model's 24 held-out phantoms (docs/experiments.md, session 13)
-/// the spleen came along in 2 cases (liver Dice 0.787 and 0.882); cutting 1-voxel bridges
+/// a neighbouring organ came along in 2 cases (liver Dice 0.787 and 0.882); cutting 1-voxel bridges
 /// raised them to 0.922 and 0.917 and lowered none.
 ///
 /// How: erode the mask `radius` times by the 6-neighbour cross (outside the grid is
