@@ -87,6 +87,7 @@ struct BenchSegment: ParsableCommand {
     }
 
     func run() throws {
+        guard bridgeRadius >= 0 else { throw ValidationError("--bridge-radius must be ≥ 0, got \(bridgeRadius)") }
         try KernelTuning.$inferenceGraphs.withValue(!noGraph) { try KernelTuning.$winograd.withValue(!noWinograd) { try timeVolumes() } }
     }
 
@@ -149,7 +150,7 @@ struct BenchSegment: ParsableCommand {
 
             let predictor = Predictor(model: liverTumor)
             predictor.batchSize = batch
-            predictor.bridgeRadius = max(0, bridgeRadius)
+            predictor.bridgeRadius = bridgeRadius
             var target: Int?
             if model == nil {
                 let share = liverShare ?? Double(liverSlices) / Double(n)
