@@ -79,8 +79,3 @@ public enum BridgeCut {
         }
     }
 }
-
-extension Components {
-    /// The largest component (0-based, as in `sizes`); ties go to the lowest-numbered one.
-    var largest: Int? { sizes.indices.max { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) } }
-}

@@ -34,6 +34,9 @@ extension Components {
         return sizes.indices.map { last[$0] - first[$0] + 1 }
     }
 
+    /// The largest component (0-based, as in `sizes`); ties go to the lowest-numbered one.
+    var largest: Int? { sizes.indices.max { sizes[$0] < sizes[$1] || (sizes[$0] == sizes[$1] && $0 > $1) } }
+
     /// Sets every labelled voxel outside the largest component to 0, in place (a separate
     /// whole-volume mask would cost another byte per voxel at the end of a segmentation, when
     /// memory peaks). Ties go to the lowest-numbered component.

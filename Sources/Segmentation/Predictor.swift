@@ -93,12 +93,8 @@ public final class Predictor {
         let region = model.region(width: nx, height: ny, depth: nz, spacing: (canon.spacing[0], canon.spacing[1])) { k, out in volume.plane(k, of: reo, into: out) }
         times["liver"]! += ProcessStats.now() - tRegion
 
-        // Slice k at the model size (and as the scan stores it, for B's crops from the scan),
-        // read and resized once however many of A's stacks it is in: with neighbours each
-        // slice is in up to 2·liverContext + 1 of them.
-        var cache: [Int: (view: [Float], scan: [Float]?)] = [:]
-        func slice(_ k: Int) -> (view: [Float], scan: [Float]?) {
-            if let c = cache[k] { return c }
+        // Slice k at the model size, and as the scan stores it when B's crops come from the scan.
+        func readSlice(_ k: Int, scan: Bool) -> (view: [Float], scan: [Float]?) {
             var view = [Float](repeating: 0, count: sp)
             native.withUnsafeMutableBufferPointer { buf in
                 volume.plane(k, of: reo, into: buf)
@@ -106,9 +102,16 @@ public final class Predictor {
                     SliceResize.bilinear(UnsafeBufferPointer(buf), width: nx, height: ny, region: region, to: $0, width: s, height: s)
                 }
             }
-            let c = (view: view, scan: model.tumorCropFromScan ? native : nil)
-            cache[k] = c
-            return c
+            return (view, scan ? native : nil)
+        }
+        // A's slices, read and resized once however many of its stacks they are in: with
+        // neighbours each slice is in up to 2·liverContext + 1 of them.
+        var cache: [Int: [Float]] = [:]
+        func view(_ k: Int) -> [Float] {
+            if let c = cache[k] { return c }
+            let v = readSlice(k, scan: false).view
+            cache[k] = v
+            return v
         }
 
         // The batch's tumor probabilities back on the scan's grid, as labels of the slices'
@@ -136,7 +139,7 @@ public final class Predictor {
             cache = cache.filter { $0.key >= start - model.liverContext }
             // A's input: the slices with their neighbours along z (the slices alone without context).
             let huA = SliceContext.stack(ks, radius: model.liverContext, depth: nz, size: s) { k, out in
-                slice(k).view.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: sp) }
+                view(k).withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: sp) }
             }
             let t0 = ProcessStats.now()
             let liverProb: Tensor
@@ -182,7 +185,7 @@ public final class Predictor {
                 let hu = Tensor(uninitializedShape: [ks.count, 1, s, s])
                 let mask = Tensor(uninitializedShape: [ks.count, 1, s, s])
                 for (n, k) in ks.enumerated() {
-                    let c = slice(k)
+                    let c = readSlice(k, scan: model.tumorCropFromScan)
                     (hu.writePointer + n * sp).update(from: c.view, count: sp)
                     if let scan = c.scan { planes.replaceSubrange((n * plane)..<((n + 1) * plane), with: scan) }
                     for j in 0..<plane { maskNative[j] = labels[k * plane + j] != 0 ? 1 : 0 }
@@ -192,7 +195,6 @@ public final class Predictor {
                     // edge follows the scan's, not the model's pixels: it gets M unthresholded.
                     if !model.tumorCropFromScan { for j in 0..<sp { m[j] = m[j] >= 0.5 ? 1 : 0 } }
                 }
-                cache = [:]
                 // A liver of a few voxels can vanish at the model's size: nothing for B to see.
                 guard UnsafeBufferPointer(start: mask.readPointer, count: mask.count).contains(where: { $0 >= 0.5 }) else {
                     progress?.advance(ks.count)

@@ -225,13 +225,13 @@ struct BenchSegment: ParsableCommand {
         var maxima: [Float] = []
         // In the timed run's batch size: a larger one would leave larger scratch buffers and
         // primitives behind and count them in the timed run's memory.
+        var native = [Float](repeating: 0, count: plane)   // a probability on the scan's grid
         for start in stride(from: 0, to: picks.count, by: batch) {
             let m = min(batch, picks.count - start)
             let part = Tensor(uninitializedShape: [m, c, s, s])
             (part.writePointer).update(from: hu.readPointer + start * c * sp, count: m * c * sp)
             let p = model.logitsA(part).sigmoid()
             // On the scan's grid, where the predictor thresholds A's probability.
-            var native = [Float](repeating: 0, count: plane)
             for i in 0..<m {
                 native.withUnsafeMutableBufferPointer {
                     SliceResize.bilinear(UnsafeBufferPointer(start: p.readPointer + i * sp, count: sp), width: s, height: s,
