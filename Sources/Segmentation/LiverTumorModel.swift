@@ -26,6 +26,8 @@ public final class LiverTumorModel {
     public var tumorStandardization: Standardization?
     /// B's input is centred on the liver of its own slice (`TrainingConfig.centerTumorInput`).
     public var centerTumorInput = false
+    /// B sees its whole view and M as a second channel (`TrainingConfig.tumorMaskChannel`).
+    public let tumorMaskChannel: Bool
     /// The networks see the body's square of each slice (`TrainingConfig.bodyCrop`).
     public var bodyCrop = false
     /// B sees the zoomed liver crop (`LiverCrop`) rather than the whole slice.
@@ -40,10 +42,11 @@ public final class LiverTumorModel {
 
     public init(kind: ModelKind, size: Int, unet: UNetConfig, liverWindow: IntensityWindow = .liver,
                 tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, tumorCropFromScan: Bool = false,
-                liverContext: Int = 0, tumorBatchNorm: Bool? = nil, seed: UInt64) {
+                liverContext: Int = 0, tumorBatchNorm: Bool? = nil, tumorMaskChannel: Bool = false, seed: UInt64) {
         self.kind = kind
         self.liverContext = liverContext
         self.tumorCrop = tumorCrop
+        self.tumorMaskChannel = tumorMaskChannel && kind != .oneStep
         self.tumorCropFromScan = tumorCrop && tumorCropFromScan && kind == .cascade
         self.size = size
         self.liverWindow = liverWindow
@@ -57,6 +60,7 @@ public final class LiverTumorModel {
         } else {
             var b = unet
             b.classes = 1
+            b.inChannels = self.tumorMaskChannel ? 2 : 1
             b.batchNorm = tumorBatchNorm ?? unet.batchNorm
             netB = UNet(b, seed: seed &+ 1)
         }
@@ -66,7 +70,7 @@ public final class LiverTumorModel {
     public convenience init(_ c: TrainingConfig) {
         self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
                   tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, liverContext: c.liverContext ?? 0,
-                  tumorBatchNorm: c.tumorBatchNorm, seed: c.seed)
+                  tumorBatchNorm: c.tumorBatchNorm, tumorMaskChannel: c.tumorMaskChannel ?? false, seed: c.seed)
         centerTumorInput = c.centerTumorInput ?? false
         bodyCrop = c.bodyCrop ?? false
         minLesionSlices = c.minLesionSlices ?? 1
@@ -95,6 +99,7 @@ public final class LiverTumorModel {
     /// with it (docs/experiments.md). With `centerTumorInput`, `TumorInputCentering` instead.
     func tumorInput(_ hu: Tensor, mask: Tensor) -> Tensor {
         let w = tumorWindow
+        if tumorMaskChannel { return Tensor.concatChannels([TumorInputCentering.apply(hu, mask: mask, window: w, keepOutside: true), mask]) }
         if centerTumorInput { return TumorInputCentering.apply(hu, mask: mask, window: w) }
         let z = tumorStandardization ?? Standardization(mean: 0, std: 1)
         return hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? z(w(h)) : 0 }

@@ -408,12 +408,15 @@ public final class Trainer {
                 guard let src = a[name] else { continue }
                 if src.value.shape == v.value.shape {
                     v.value = src.value
-                } else if src.value.rank == 4 && v.value.shape[1] == 1 && src.value.shape[0] == v.value.shape[0] {
+                } else if src.value.rank == 4 && src.value.shape[0] == v.value.shape[0] {
                     // A's first convolution also reads the neighbouring slices; B sees one slice,
                     // and where the neighbours look like it (most of the liver) A's response is
-                    // that of the weights summed over its input channels.
+                    // that of the weights summed over its input channels. B's mask channel
+                    // (`tumorMaskChannel`), which A never saw, starts at zero weight.
                     let parts = src.value.splitChannels(Array(repeating: 1, count: src.value.shape[1]))
-                    v.value = parts.dropFirst().reduce(parts[0], +)
+                    let summed = parts.dropFirst().reduce(parts[0], +)
+                    let extra = v.value.shape[1] - 1
+                    v.value = extra == 0 ? summed : Tensor.concatChannels([summed, Tensor.zeros([summed.shape[0], extra] + Array(summed.shape.suffix(2)))])
                 }
             }
             say("network B starts from network A's weights (its head excepted)")

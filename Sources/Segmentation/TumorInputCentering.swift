@@ -16,7 +16,8 @@ import Tensor
 enum TumorInputCentering {
     static let gain: Float = 5
 
-    static func apply(_ hu: Tensor, mask: Tensor, window w: IntensityWindow) -> Tensor {
+    /// With `keepOutside` the whole view is centred on the liver's median, not only M.
+    static func apply(_ hu: Tensor, mask: Tensor, window w: IntensityWindow, keepOutside: Bool = false) -> Tensor {
         precondition(hu.shape == mask.shape && hu.rank == 4, "TumorInputCentering: hu \(hu.shape) and mask \(mask.shape) must match")
         let n = hu.shape[0], p = hu.count / max(n, 1)
         let out = Tensor(uninitializedShape: hu.shape)
@@ -28,7 +29,7 @@ enum TumorInputCentering {
             inside.removeAll(keepingCapacity: true)
             for j in 0..<p where mp[o + j] > 0 { inside.append(w(hp[o + j])) }
             let median = Self.median(&inside)
-            for j in 0..<p { op[o + j] = mp[o + j] > 0 ? gain * (w(hp[o + j]) - median) : 0 }
+            for j in 0..<p { op[o + j] = keepOutside || mp[o + j] > 0 ? gain * (w(hp[o + j]) - median) : 0 }
         }
         return out
     }

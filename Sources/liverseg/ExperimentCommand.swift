@@ -21,7 +21,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Comma-separated: one-step, cascade, joint.") var models = "one-step,cascade,joint"
     @Option(help: "Stage-2 tumor weightings of the cascade: α values and/or balanced.") var alphas = "0.02,0.05,0.30,balanced"
     @Option(help: "c values of the joint loss.") var jointC = "0.5"
-    @Option(help: "Training preset: demo, full or paper.") var preset = "demo"
+    @Option(help: "Training preset: demo, long, full or paper.") var preset = "demo"
     @Option(help: "Override the preset's stage-1 epochs.") var epochs: Int?
     @Option(help: "Override the preset's slices per epoch.") var slicesPerEpoch: Int?
     @Option(help: "Random seed (same split and initialization for every configuration).") var seed: UInt64 = 1

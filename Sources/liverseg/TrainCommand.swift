@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "one-step, cascade or joint.") var model: String = "cascade"
     @Option(help: "Run directory to create (must not hold a run).") var out: String?
     @Option(help: "Continue the run in this directory after its last completed epoch.") var resume: String?
-    @Option(help: "Starting point: demo, full or paper.") var preset: String = "demo"
+    @Option(help: "Starting point: demo, long, full or paper.") var preset: String = "demo"
     @Option(help: "Network input size (square).") var size: Int?
     @Option(help: "Filters of the first U-Net level.") var filters: Int?
     @Option(help: "Number of poolings.") var depth: Int?
@@ -53,6 +53,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Standardize the tumor network's input by the training livers' mean and spread (stored with the model).") var standardizeTumorInput = false
     @Flag(inversion: .prefixedNo, help: "Centre the tumor network's input on each slice's liver (default: on; --no-center-tumor-input gives the seed's w(M·X)).")
     var centerTumorInput: Bool?
+    @Flag(help: "The tumor network sees its whole view, not zeroed outside the liver mask, with the mask as a second input channel.")
+    var tumorMaskChannel = false
     @Flag(inversion: .prefixedNo, help: "The networks see the square around the body instead of the whole slice (default: on; off with --tumor-crop scan).")
     var bodyCrop: Bool?
     @Flag(inversion: .prefixedNo, help: "The liver and tumor networks learn how much of each of their pixels is liver or tumor on the scan, not a 0/1 label (cascade, joint; default: on).")
@@ -107,6 +109,7 @@ struct TrainCommand: ParsableCommand {
             if let liverContext { c.liverContext = liverContext }
             if let tumorPatch { c.tumorPatch = tumorPatch }
             if let v = centerTumorInput { c.centerTumorInput = v }
+            if tumorMaskChannel { c.tumorMaskChannel = true }
             if standardizeTumorInput { c.standardizeTumorInput = true; c.centerTumorInput = centerTumorInput ?? false }
             if let v = bodyCrop { c.bodyCrop = v } else if c.tumorCropFromScan == true { c.bodyCrop = false }
             if let v = coverageTargets { c.coverageTargets = v }

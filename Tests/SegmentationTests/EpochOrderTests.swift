@@ -54,11 +54,15 @@ import Testing
 
 /// `tumorInitFromLiver`: when B's phase begins, B holds A's trained weights except its head.
 @Suite struct TumorInitFromLiverTests {
-    @Test func bStartsFromATrainedWeights() throws {
+    /// With `maskChannel`, B's first convolution has a second input channel (the liver mask),
+    /// which A never saw: it starts at zero weight.
+    @Test(arguments: [false, true]) func bStartsFromATrainedWeights(maskChannel: Bool) throws {
         let data = TinyDataset.tempDir("init")
         defer { try? FileManager.default.removeItem(at: data) }
         try TinyDataset.write(data, cases: 3)
-        let t = try Trainer.start(data: data, config: TinyDataset.config(.cascade), runDir: data.appendingPathComponent("run"), quiet: true)
+        var c = TinyDataset.config(.cascade)
+        if maskChannel { c.tumorMaskChannel = true; c.standardizeTumorInput = nil; c.centerTumorInput = true }
+        let t = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent("run"), quiet: true)
         t.stopAfterEpochs = 1
         #expect(throws: TrainingInterruption.self) { try t.train() }
         let a = Dictionary(uniqueKeysWithValues: t.model.netA.namedVariables(prefix: "").map { ($0.0, $0.1.value.scalars) })
@@ -72,9 +76,10 @@ import Testing
                 // A's first convolution reads the slice and its 2 neighbours; B's, the slice
                 // alone: B gets A's weights summed over the 3 input channels.
                 let w = t.model.netA.namedVariables(prefix: "").first { $0.0 == name }!.1.value
-                #expect(w.shape[1] == 3 && v.value.shape == [w.shape[0], 1, w.shape[2], w.shape[3]], "\(name)")
+                #expect(w.shape[1] == 3 && v.value.shape == [w.shape[0], maskChannel ? 2 : 1, w.shape[2], w.shape[3]], "\(name)")
                 for o in 0..<w.shape[0] { for y in 0..<w.shape[2] { for x in 0..<w.shape[3] {
                     #expect(v.value[o, 0, y, x] == w[o, 0, y, x] + w[o, 1, y, x] + w[o, 2, y, x])
+                    if maskChannel { #expect(v.value[o, 1, y, x] == 0) }
                 } } }
             } else {
                 #expect(v.value.scalars == a[name], "\(name)")

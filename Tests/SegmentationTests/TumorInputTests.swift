@@ -86,6 +86,29 @@ import Testing
         both.standardizeTumorInput = true
         #expect(throws: SegmentationError.self) { try both.validate() }
     }
+
+    /// The same slices as above with the mask channel: channel 0 keeps what lies outside M,
+    /// centred on the same median (slice 0's 400 HU: w = 1.5 clipped to 1 → 5 · (1 − 0.5) = 2.5;
+    /// slice 2, no mask: median 0 → 5 · 0.5 = 2.5 everywhere), channel 1 is M itself.
+    @Test func maskChannelKeepsTheViewOutsideTheMaskAndAddsTheMask() throws {
+        var c = TrainingConfig()
+        c.size = 16; c.filters = 2; c.depth = 2
+        c.tumorMaskChannel = true
+        try c.validate()
+        let model = LiverTumorModel(c)
+        #expect(model.netB?.config.inChannels == 2)
+        let hu = Tensor(shape: [3, 1, 2, 2], values: [100, 130, 70, 400, 0, 100, 200, 250, 100, 100, 100, 100])
+        let mask = Tensor(shape: [3, 1, 2, 2], values: [1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0])
+        let x = model.tumorInput(hu, mask: mask)
+        #expect(x.shape == [3, 2, 2, 2])
+        let expected: [Float] = [0, 0.5, -0.5, 2.5, 1, 1, 1, 0,
+                                 -10.0 / 3, -5.0 / 3, 0, 5.0 / 6, 1, 1, 1, 1,
+                                 2.5, 2.5, 2.5, 2.5, 0, 0, 0, 0]
+        for (g, e) in zip(x.scalars, expected) { #expect(abs(g - e) < 1e-5, "\(x.scalars) vs \(expected)") }
+        var uncentred = c
+        uncentred.centerTumorInput = false
+        #expect(throws: SegmentationError.self) { try uncentred.validate() }
+    }
 }
 
 extension Data {
