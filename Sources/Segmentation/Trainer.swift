@@ -408,7 +408,7 @@ public final class Trainer {
                 guard let src = a[name] else { continue }
                 if src.value.shape == v.value.shape {
                     v.value = src.value
-                } else if src.value.rank == 4 && src.value.shape[0] == v.value.shape[0] {
+                } else if src.value.rank == 4 && v.value.shape[1] <= 2 && src.value.shape[0] == v.value.shape[0] {
                     // A's first convolution also reads the neighbouring slices; B sees one slice,
                     // and where the neighbours look like it (most of the liver) A's response is
                     // that of the weights summed over its input channels. B's mask channel
