@@ -160,9 +160,10 @@ public final class LiverTumorModel {
     /// probability `liver` [n, 1, S, S], the liver square at scan resolution zoomed to S×S,
     /// and the mask M in the same square (A's probability resampled, then thresholded, so
     /// its edge is not a staircase of model pixels). Slices without liver are left out.
+    /// `threshold` defaults to the liver threshold t_a (`liver` is then A's probability).
     public func tumorInputsFromScan(scan: [UnsafeBufferPointer<Float>], width: Int, height: Int,
-                                    liver: Tensor) -> (hu: Tensor, mask: Tensor, crops: [LiverCrop], slices: [Int]) {
-        let s = size, p = s * s, t = liverThreshold
+                                    liver: Tensor, threshold: Float? = nil) -> (hu: Tensor, mask: Tensor, crops: [LiverCrop], slices: [Int]) {
+        let s = size, p = s * s, t = threshold ?? liverThreshold
         var crops: [LiverCrop] = [], slices: [Int] = []
         for n in scan.indices {
             let m = UnsafeBufferPointer(start: liver.readPointer + n * p, count: p).map { $0 >= t ? Float(1) : 0 }

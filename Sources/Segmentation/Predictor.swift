@@ -84,9 +84,6 @@ public final class Predictor {
         var planes = [Float](repeating: 0, count: model.tumorCropFromScan ? batchSize * plane : 0)
         var times = ["liver": 0.0, "tumor": 0.0, "post": 0.0]
         let extent = min(tumorExtentThreshold ?? tumorThreshold, tumorThreshold)
-        let savedL = model.liverThreshold
-        model.liverThreshold = liverThreshold
-        defer { model.liverThreshold = savedL }
         var native = [Float](repeating: 0, count: plane)
         var tumorNative = [Float](repeating: 0, count: plane)
         let tRegion = ProcessStats.now()
@@ -174,9 +171,7 @@ public final class Predictor {
             PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius)
             times["post"]! += ProcessStats.now() - t0
             // Pass 2: B on the slices with liver, the kept liver as its mask M (the kept
-            // component resized to the model, M where ≥ 0.5: the model's liver threshold is 0.5
-            // while B runs).
-            model.liverThreshold = 0.5
+            // component resized to the model, M where ≥ 0.5).
             let withLiver = (0..<nz).filter(hasLiver)
             progress?.advance(pending - withLiver.count)   // slices whose liver the clean-up removed
             var maskNative = [Float](repeating: 0, count: plane)
@@ -206,7 +201,7 @@ public final class Predictor {
                     // its answer goes straight back to the scan's grid.
                     let inputs = planes.withUnsafeBufferPointer { v in
                         model.tumorInputsFromScan(scan: ks.indices.map { UnsafeBufferPointer(rebasing: v[($0 * plane)..<(($0 + 1) * plane)]) },
-                                                  width: nx, height: ny, liver: mask)
+                                                  width: nx, height: ny, liver: mask, threshold: 0.5)
                     }
                     let pb = model.tumorProbability(crops: inputs.hu, mask: inputs.mask)
                     var scanTumor: [Int: [Float]] = [:]
