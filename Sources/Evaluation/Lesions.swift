@@ -113,7 +113,7 @@ public struct Components: Sendable {
     }
 
     /// Calls `body(component, globalIndex)` for every labelled voxel.
-    func forEachVoxel(shape: [Int], _ body: (Int, Int) -> Void) {
+    public func forEachVoxel(shape: [Int], _ body: (Int, Int) -> Void) {
         guard let box else { return }
         let s = box.size
         for k in 0..<s[2] { for j in 0..<s[1] { for i in 0..<s[0] {

@@ -48,6 +48,11 @@ public final class Predictor {
     public var minLesionML: Double
     /// Lesions spanning fewer slices become liver.
     public var minLesionSlices: Int
+    /// The cascade's kept liver is closed slice by slice with a disk of this radius (mm), and
+    /// its holes filled, before B looks at it (`LiverClosing`); 0 fills holes only.
+    public var liverClosingMM: Double? = nil
+    /// Found lesions grow up to this many voxels where the CT continues them (`LesionRefinement`); 0: B's labels as they are.
+    public var lesionReach = LesionRefinement.defaultReach
 
     public init(model: LiverTumorModel) {
         self.model = model
@@ -169,6 +174,9 @@ public final class Predictor {
             // gets lesions of its own (docs/experiments.md, session 13).
             var t0 = ProcessStats.now()
             PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius)
+            if let r = liverClosingMM {
+                LiverClosing.apply(&labels, shape: canon.shape, spacing: (canon.spacing[0], canon.spacing[1]), radiusMM: r)
+            }
             times["post"]! += ProcessStats.now() - t0
             // Pass 2: B on the slices with liver, the kept liver as its mask M (the kept
             // component resized to the model, M where ≥ 0.5).
@@ -232,6 +240,9 @@ public final class Predictor {
         PostProcessing.lesions(&labels, shape: canon.shape, minML: minLesionML, minSlices: minLesionSlices, voxelML: voxelML)
         // The cascade's liver was cleaned before B, and lesions lie inside it.
         if model.kind == .oneStep { PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius) }
+        if lesionReach > 0 {
+            LesionRefinement.apply(&labels, shape: canon.shape, reach: lesionReach) { k, out in volume.plane(k, of: reo, into: out) }
+        }
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
         let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }
         let tumorVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }

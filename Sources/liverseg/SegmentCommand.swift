@@ -26,6 +26,10 @@ struct SegmentCommand: ParsableCommand {
     var minLesionMl: Double?
     @Option(help: "Lesions spanning fewer slices become liver (default: the model's; 1 keeps all).")
     var minLesionSlices: Int?
+    @Option(help: "Close the cascade's liver mask slice by slice with a disk of this radius (mm) and fill its holes before network B looks at it (0: fill holes only; default: neither).")
+    var liverClosingMm: Double?
+    @Option(help: "Found lesions grow up to this many voxels (in-plane) over the liver where the CT is nearer the lesion's value than the liver's (0: the networks' lesions as they are).")
+    var lesionReach: Int = LesionRefinement.defaultReach
     @Option(help: "DICOM series to read when the folder holds several.") var series: String?
     @Option(help: "Slices per batch through the networks (1: the least memory, no slower on 2 cores than larger batches).") var batch: Int = 1
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -54,6 +58,12 @@ struct SegmentCommand: ParsableCommand {
         if let minLesionSlices {
             guard minLesionSlices >= 1 else { throw ValidationError("--min-lesion-slices must be ≥ 1, got \(minLesionSlices)") }
             predictor.minLesionSlices = minLesionSlices
+        }
+        guard lesionReach >= 0 else { throw ValidationError("--lesion-reach must be ≥ 0, got \(lesionReach)") }
+        predictor.lesionReach = lesionReach
+        if let liverClosingMm {
+            guard liverClosingMm >= 0 && liverClosingMm.isFinite else { throw ValidationError("--liver-closing-mm must be ≥ 0, got \(liverClosingMm)") }
+            predictor.liverClosingMM = liverClosingMm
         }
         let inputURL = URL(fileURLWithPath: input)
         let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))
