@@ -351,11 +351,12 @@ public final class Trainer {
             return (o[0], o[1], o[2])
         }
         let tumorWeighting: BinaryWeighting = p.stage2 ? c.tumorWeighting : .none
-        func binaryLoss(_ z: Variable, _ y: Tensor, _ w: BinaryWeighting) -> Variable {
-            let ce = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: w)
+        func binaryLoss(_ z: Variable, _ y: Tensor, _ w: BinaryWeighting, pixelWeights: Tensor? = nil) -> Variable {
+            let ce = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: w, pixelWeights: pixelWeights)
             guard let d = c.diceWeight, d > 0 else { return ce }
             return Ops.add(ce, Ops.scale(Losses.softDice(logits: z, targets: y), d))
         }
+        func liverWeights() -> Tensor? { c.liverPixelWeights(tumor: b.tumor) }
         for n in [model.netA, model.netB].compactMap({ $0 }) { n.zeroGradients() }
         var loss: Variable
         switch p.nets {
@@ -364,7 +365,7 @@ public final class Trainer {
             loss = Losses.crossEntropy(logits: z, labels: b.classes, weighting: p.stage2 ? .balanced : .none)
         case .liver:
             let z = model.netA(Variable(model.windowed(b.liverInput, model.liverWindow)), training: true)
-            loss = binaryLoss(z, b.liver, .none)
+            loss = binaryLoss(z, b.liver, .none, pixelWeights: liverWeights())
         case .tumor:
             // B learns tumor inside the liver that A found: input w(M·X), target M·B (eq. 2.2's B̄).
             // Scan-resolution crops arrive already cut; otherwise B's view is cut here.
@@ -385,7 +386,7 @@ public final class Trainer {
             let v = model.tumorView(hu: b.hu, mask: model.mask(fromLiverLogits: za.value), also: [b.tumor], softOthers: b.soft)
             let (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             let zb = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
-            loss = Losses.joint(binaryLoss(za, b.liver, .none), binaryLoss(zb, tumor * mask, tumorWeighting), c: c.jointC)
+            loss = Losses.joint(binaryLoss(za, b.liver, .none, pixelWeights: liverWeights()), binaryLoss(zb, tumor * mask, tumorWeighting), c: c.jointC)
         }
         if lossScaleForTesting != 1 { loss = Ops.scale(loss, lossScaleForTesting) }
         return loss

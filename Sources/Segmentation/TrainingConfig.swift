@@ -1,4 +1,5 @@
 import NeuralNet
+import Tensor
 
 /// Everything that defines a training run; saved in the run directory so that `--resume`
 /// continues exactly and `segment` rebuilds the model.
@@ -54,6 +55,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// ratio, which is what lets B learn lesions of a few per cent of its pixels in a short
     /// run; nnU-Net trains with the same sum.
     public var diceWeight: Float?
+    /// Network A's cross-entropy weighs tumor pixels this many times a liver pixel (cascade and
+    /// joint; nil: 1, the seed's loss). In the cascade a tumor voxel A leaves out is lost to B
+    /// as well, while a liver voxel it leaves out costs the liver Dice alone; on the held-out
+    /// phantoms A left out 7–11 % of the voxels of lesions of 100 voxels or more against about
+    /// 3 % of the liver (docs/experiments.md, session 15).
+    public var liverTumorWeight: Float?
     /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
     /// random ones. nil/false: random, as the seed.
     public var tumorInitFromLiver: Bool?
@@ -156,6 +163,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         return c
     }
 
+    /// Network A's pixel weights for a batch's tumor target (`liverTumorWeight`): 1 on liver
+    /// and background, the weight on tumor, and in between by the pixel's tumor share when the
+    /// targets are coverage shares. nil without the option.
+    func liverPixelWeights(tumor: Tensor) -> Tensor? {
+        liverTumorWeight.map { w in tumor.map { 1 + (w - 1) * $0 } }
+    }
+
     public func validate() throws {
         guard size > 0, size % (1 << depth) == 0 else {
             throw SegmentationError("size \(size) must be a positive multiple of 2^depth = \(1 << depth)")
@@ -169,6 +183,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
         guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }
         if let d = diceWeight, !(d >= 0 && d.isFinite) { throw SegmentationError("Dice weight must be ≥ 0, got \(d)") }
+        if let w = liverTumorWeight, !(w > 0 && w.isFinite) { throw SegmentationError("the liver network's tumor weight must be > 0, got \(w)") }
         if let q = tumorPatch, !(q > 0 && q <= size && q % (1 << depth) == 0) {
             throw SegmentationError("tumor patch \(q) must be a positive multiple of 2^depth = \(1 << depth) no larger than the size \(size)")
         }

@@ -39,4 +39,25 @@ import Tensor
         let (a1, a0) = BinaryWeighting.alpha(0.02).weights(foregroundFraction: 0.1)
         #expect(abs(a1 - 0.98) < 1e-7 && abs(a0 - 0.02) < 1e-7)
     }
+
+    /// Pixel weights multiply each pixel's term and its gradient. Worked by hand for
+    /// z = (0, 2, −1, 0.5), y = (1, 0, 1, 0), weights (1, 3, 0.5, 2): the terms are log 2,
+    /// softplus(2) = 2.126928, softplus(1) = 1.313262 and softplus(0.5) = 0.974077, so the loss
+    /// is (0.693147 + 3·2.126928 + 0.5·1.313262 + 2·0.974077)/4 = 2.419679, and the gradient
+    /// w(σ(z) − y)/4 = (−0.125, 0.660598, −0.091382, 0.311230). With α = 0.3 on top, the
+    /// foreground terms take 0.7 and the background ones 0.3.
+    @Test func pixelWeightsScaleEachPixelsTerm() {
+        let z = Variable(Tensor(shape: [1, 1, 2, 2], values: [0, 2, -1, 0.5]), requiresGrad: true)
+        let y = Tensor(shape: [1, 1, 2, 2], values: [1, 0, 1, 0])
+        let w = Tensor(shape: [1, 1, 2, 2], values: [1, 3, 0.5, 2])
+        let l = Losses.binaryCrossEntropy(logits: z, targets: y, pixelWeights: w)
+        #expect(abs(l.value[flat: 0] - 2.419679) < 1e-5)
+        l.backward()
+        for (i, g) in [-0.125, 0.660598, -0.091382, 0.311230].enumerated() { #expect(abs(Double(z.grad![flat: i]) - g) < 1e-5, "pixel \(i)") }
+        let a = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: .alpha(0.3), pixelWeights: w)
+        let expected = (0.7 * 0.693147 + 0.3 * 3 * 2.126928 + 0.7 * 0.5 * 1.313262 + 0.3 * 2 * 0.974077) / 4
+        #expect(abs(Double(a.value[flat: 0]) - expected) < 1e-5)
+        let ones = Losses.binaryCrossEntropy(logits: z, targets: y, pixelWeights: Tensor(shape: [1, 1, 2, 2], values: [1, 1, 1, 1]))
+        #expect(ones.value[flat: 0] == Losses.binaryCrossEntropy(logits: z, targets: y).value[flat: 0])
+    }
 }

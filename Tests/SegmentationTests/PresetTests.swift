@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import Testing
 @testable import Segmentation
 
@@ -19,5 +20,20 @@ import Testing
 
     @Test func anUnknownPresetIsNamedInTheError() {
         #expect { try TrainingConfig.preset("quick") } throws: { "\($0)".contains("'quick'") && "\($0)".contains("long") }
+    }
+
+    /// `--liver-tumor-weight`: A's pixel weights are 1 off tumor, the weight on tumor and in
+    /// between on a pixel half covered by tumor; the weight must be positive and finite.
+    @Test func liverTumorWeightWeighsTumorPixels() throws {
+        var c = try TrainingConfig.preset("demo")
+        let tumor = Tensor(shape: [1, 1, 1, 3], values: [0, 1, 0.5])
+        #expect(c.liverPixelWeights(tumor: tumor) == nil)
+        c.liverTumorWeight = 4
+        #expect(c.liverPixelWeights(tumor: tumor)?.scalars == [1, 4, 2.5])
+        try c.validate()
+        for bad: Float in [0, -1, .nan, .infinity] {
+            c.liverTumorWeight = bad
+            #expect { try c.validate() } throws: { "\($0)".contains("tumor weight") }
+        }
     }
 }

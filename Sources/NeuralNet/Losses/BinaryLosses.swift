@@ -48,8 +48,12 @@ public enum Losses {
     /// pixel of every slice. (The seed sums over pixels; the mean keeps the loss scale
     /// independent of the image size, as Keras' loss does.)
     /// −mean[w1 · y · log σ(z) + w0 · (1 − y) · log(1 − σ(z))]
-    public static func binaryCrossEntropy(logits z: Variable, targets y: Tensor, weighting: BinaryWeighting = .none) -> Variable {
+    /// `pixelWeights` (same shape as `y`) multiplies each pixel's term on top of the class weights.
+    public static func binaryCrossEntropy(logits z: Variable, targets y: Tensor, weighting: BinaryWeighting = .none,
+                                          pixelWeights: Tensor? = nil) -> Variable {
         checkBinary(z, y, op: "binaryCrossEntropy")
+        precondition(pixelWeights == nil || pixelWeights!.shape == y.shape, "binaryCrossEntropy: pixel weights \(pixelWeights!.shape) must match targets \(y.shape)")
+        let wp = pixelWeights?.readPointer
         let n = y.shape[0], hw = y.shape[2] * y.shape[3]
         let total = Float(n * hw)
         let zp = z.value.readPointer, yp = y.readPointer
@@ -63,11 +67,11 @@ public enum Losses {
             let (w1, w0) = weighting.weights(foregroundFraction: fg / Float(hw))
             var part = 0.0
             for i in 0..<hw {
-                let zi = zp[o + i], yi = yp[o + i]
+                let zi = zp[o + i], yi = yp[o + i], wi = wp?[o + i] ?? 1
                 // −log σ(z) = softplus(−z);  −log(1 − σ(z)) = softplus(z)
-                part += Double(w1 * yi * softplus(-zi) + w0 * (1 - yi) * softplus(zi))
+                part += Double(wi * (w1 * yi * softplus(-zi) + w0 * (1 - yi) * softplus(zi)))
                 let p = zi >= 0 ? 1 / (1 + expf(-zi)) : expf(zi) / (1 + expf(zi))
-                gp[o + i] = (w1 * yi * (p - 1) + w0 * (1 - yi) * p) / total
+                gp[o + i] = wi * (w1 * yi * (p - 1) + w0 * (1 - yi) * p) / total
             }
             loss += part
         }
