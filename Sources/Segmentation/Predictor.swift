@@ -48,9 +48,9 @@ public final class Predictor {
     public var minLesionML: Double
     /// Lesions spanning fewer slices become liver.
     public var minLesionSlices: Int
-    /// The cascade's kept liver is closed slice by slice with a disk of this radius (mm), and
-    /// its holes filled, before B looks at it (`LiverClosing`); 0 fills holes only.
-    public var liverClosingMM: Double? = nil
+    /// The cascade's kept liver is closed slice by slice with a disk of this radius (mm) before
+    /// B looks at it (`LiverClosing`); 0: not closed.
+    public var liverClosingMM = LiverClosing.defaultRadiusMM
     /// Found lesions grow up to this many voxels where the CT continues them (`LesionRefinement`); 0: B's labels as they are.
     public var lesionReach = LesionRefinement.defaultReach
 
@@ -174,9 +174,7 @@ public final class Predictor {
             // gets lesions of its own (docs/experiments.md, session 13).
             var t0 = ProcessStats.now()
             PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius)
-            if let r = liverClosingMM {
-                LiverClosing.apply(&labels, shape: canon.shape, spacing: (canon.spacing[0], canon.spacing[1]), radiusMM: r)
-            }
+            LiverClosing.apply(&labels, shape: canon.shape, spacing: (canon.spacing[0], canon.spacing[1]), radiusMM: liverClosingMM)
             times["post"]! += ProcessStats.now() - t0
             // Pass 2: B on the slices with liver, the kept liver as its mask M (the kept
             // component resized to the model, M where ≥ 0.5).

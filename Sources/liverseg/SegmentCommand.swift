@@ -26,8 +26,8 @@ struct SegmentCommand: ParsableCommand {
     var minLesionMl: Double?
     @Option(help: "Lesions spanning fewer slices become liver (default: the model's; 1 keeps all).")
     var minLesionSlices: Int?
-    @Option(help: "Close the cascade's liver mask slice by slice with a disk of this radius (mm) and fill its holes before network B looks at it (0: fill holes only; default: neither).")
-    var liverClosingMm: Double?
+    @Option(help: "Before network B looks at the cascade's liver, close it slice by slice with a disk of this radius (mm), so lesions the liver network cut off at the surface are inside (0: not closed).")
+    var liverClosingMm: Double = LiverClosing.defaultRadiusMM
     @Option(help: "Found lesions grow up to this many voxels (in-plane) over the liver where the CT is nearer the lesion's value than the liver's (0: the networks' lesions as they are).")
     var lesionReach: Int = LesionRefinement.defaultReach
     @Option(help: "DICOM series to read when the folder holds several.") var series: String?
@@ -61,10 +61,8 @@ struct SegmentCommand: ParsableCommand {
         }
         guard lesionReach >= 0 else { throw ValidationError("--lesion-reach must be ≥ 0, got \(lesionReach)") }
         predictor.lesionReach = lesionReach
-        if let liverClosingMm {
-            guard liverClosingMm >= 0 && liverClosingMm.isFinite else { throw ValidationError("--liver-closing-mm must be ≥ 0, got \(liverClosingMm)") }
-            predictor.liverClosingMM = liverClosingMm
-        }
+        guard liverClosingMm >= 0 && liverClosingMm.isFinite else { throw ValidationError("--liver-closing-mm must be ≥ 0, got \(liverClosingMm)") }
+        predictor.liverClosingMM = liverClosingMm
         let inputURL = URL(fileURLWithPath: input)
         let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))
         if jobs.count > 1 && prob != nil { throw ValidationError("--prob works with a single input") }

@@ -91,7 +91,7 @@ import Testing
         #expect(model.region(width: 40, height: 40, depth: 4, spacing: (2, 2)) { k, out in
             _ = out.update(from: v.voxels[(k * 1600)..<((k + 1) * 1600)])
         } == SliceRegion(x0: 7, y0: 7, width: 24, height: 24))
-        let (labels, _, _) = try Predictor(model: model).segment(v)
+        let (labels, _, _) = try GeometryTests.exactPredictor(model).segment(v)
         #expect(labels.geometry == v.geometry)
         #expect(labels.voxels == expected)
     }

@@ -34,6 +34,16 @@ import Testing
         return m
     }
 
+    /// A predictor that labels exactly what the hand-set networks mark: the default closing of
+    /// the liver before B would fill the inner corner of these tests' L-shaped livers
+    /// (`LiverClosingTests`), and the lesion refinement may grow their lesions (`LesionRefinementTests`).
+    static func exactPredictor(_ m: LiverTumorModel) -> Predictor {
+        let p = Predictor(model: m)
+        p.liverClosingMM = 0
+        p.lesionReach = 0
+        return p
+    }
+
     @Test func lpsAnisotropicVolumeKeepsItsAffineAndLabelsLandOnTheRightVoxels() throws {
         let (nx, ny, nz) = (24, 24, 7)
         // LPS order: i → patient's left (−x in RAS), j → posterior (−y), k → superior; anisotropic.
@@ -51,7 +61,7 @@ import Testing
                 }
             }
         }
-        let predictor = Predictor(model: Self.model())
+        let predictor = Self.exactPredictor(Self.model())
         predictor.batchSize = 3
         let (labels, prob, summary) = try predictor.segment(v, tumorProbability: true)
         #expect(labels.geometry == g)
@@ -78,6 +88,19 @@ import Testing
         let fromScan = try predictor.segment(scan, tumorProbability: true)
         #expect(fromScan.labels.voxels == expected)
         #expect(fromScan.probability?.voxels == prob?.voxels)
+
+        // `segment`'s defaults add liver only in the L's inner corner (i ≥ 8 and j ≥ 8, inside
+        // its bounding box, 0.7 × 0.9 mm pixels, 5 mm disk) and keep every label it had.
+        let closed = try Predictor(model: Self.model()).segment(v).labels
+        var added = 0
+        for k in 0..<nz { for j in 0..<ny { for i in 0..<nx {
+            let n = v.index(i, j, k)
+            if expected[n] != 0 { #expect(closed.voxels[n] == expected[n]); continue }
+            guard closed.voxels[n] != 0 else { continue }
+            added += 1
+            #expect(closed.voxels[n] == 1 && i >= 8 && i < 18 && j >= 8 && j < 15 && k >= 1 && k < 6, "voxel \(i), \(j), \(k)")
+        } } }
+        #expect(added > 0)
     }
 
     @Test func keepLargestDropsASecondBlobAndTumorOutsideIt() throws {
@@ -110,7 +133,7 @@ import Testing
         for k in 1..<6 { for j in 2..<9 { for i in 14..<21 { v[i, j, k] = lesion(i, j, k, at: 16, 4) ? 230 : 170 } } }
         for i in 10..<14 { v[i, 5, 3] = 170 }
         for i in 10..<12 { expected[v.index(i, 5, 3)] = 1 }
-        let p = Predictor(model: Self.model())
+        let p = Self.exactPredictor(Self.model())
         let bar = ProgressBar(total: 7, label: "")
         let (cut, _, summary) = try p.segment(v, progress: bar)
         #expect(cut.voxels == expected)
