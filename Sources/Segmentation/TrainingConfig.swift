@@ -58,8 +58,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Network A's cross-entropy weighs tumor pixels this many times a liver pixel (cascade and
     /// joint; nil: 1, the seed's loss). In the cascade a tumor voxel A leaves out is lost to B
     /// as well, while a liver voxel it leaves out costs the liver Dice alone; on the held-out
-    /// phantoms A left out 7–11 % of the voxels of lesions of 100 voxels or more against about
-    /// 3 % of the liver (docs/experiments.md, session 15).
+    /// phantoms A left out 7–11 % of the voxels of lesions of 100 voxels or more against
+    /// 3.2–3.5 % of the liver's other voxels (docs/experiments.md, session 15).
     public var liverTumorWeight: Float?
     /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
     /// random ones. nil/false: random, as the seed.
