@@ -5,7 +5,7 @@ import Evaluation
 ///
 /// B's probability falls off inside a lesion's margin, and the fainter the lesion the
 /// earlier: on the long preset's labels of t12 and t12b, lesions 40–50 HU below the liver had
-/// 0.9 of their voxels labelled, lesions 12 HU below it under 0.3 (docs/experiments.md,
+/// 0.70–0.98 of their voxels labelled, lesions 12 HU below it under 0.3 (docs/experiments.md,
 /// session 15). The hysteresis of `PostProcessing.lesions` cannot reach those margins: a lower
 /// extent threshold lets the bright lesions leak first. The CT itself says where a found
 /// lesion ends, so each is compared with its own surroundings, as region-growing refinements
