@@ -34,9 +34,10 @@ public enum LesionRefinement {
     ///   such voxels joins it to that lesion.
     public static func apply(_ labels: inout [UInt8], shape: [Int], reach: Int = defaultReach,
                              plane: (Int, UnsafeMutableBufferPointer<Float>) -> Void) {
+        guard reach > 0 else { return }
         let (nx, ny) = (shape[0], shape[1]), n = nx * ny
         let lesions = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: shape) }
-        guard lesions.count > 0, reach > 0 else { return }
+        guard lesions.count > 0 else { return }
         // The lesions' voxels by slice: (index in the slice, lesion 1-based).
         var bySlice: [Int: [(Int, Int32)]] = [:]
         lesions.forEachVoxel(shape: shape) { c, idx in bySlice[idx / n, default: []].append((idx % n, Int32(c))) }
@@ -60,11 +61,13 @@ public enum LesionRefinement {
             smoothed(k)
             let near = Nearest(bySlice[k]!, nx: nx, ny: ny, depth: reach + ringGap)
             let base = k * n
+            func isLesion(_ q: Int, _ c: Int32) -> Bool { near.distance[q] == 0 && near.owner[q] == c }
             for (j, c) in bySlice[k]! {
                 let (x, y) = (j % nx, j / nx)
-                let inside = x > 0 && x < nx - 1 && y > 0 && y < ny - 1
-                    && [j - 1, j + 1, j - nx, j + nx].allSatisfy { near.owner[$0] == c && near.distance[$0] == 0 }
-                if inside { core[Int(c) - 1].append(smooth[j]) }
+                if x > 0 && x < nx - 1 && y > 0 && y < ny - 1
+                    && isLesion(j - 1, c) && isLesion(j + 1, c) && isLesion(j - nx, c) && isLesion(j + nx, c) {
+                    core[Int(c) - 1].append(smooth[j])
+                }
             }
             for j in 0..<n where near.distance[j] >= ringGap && near.distance[j] <= reach + ringGap && labels[base + j] >= 1 {
                 ring[Int(near.owner[j]) - 1].append(smooth[j])
