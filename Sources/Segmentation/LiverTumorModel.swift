@@ -37,14 +37,19 @@ public final class LiverTumorModel {
     /// A's output of the current step, on the model-size batch.
     public let tumorCropFromScan: Bool
     /// Network A (the one-step network) sees this many neighbouring slices on each side of
-    /// its slice as extra channels (`SliceContext`); B sees its slice alone.
+    /// its slice as extra channels (`SliceContext`).
     public let liverContext: Int
+    /// Network B sees this many neighbouring slices on each side (0: its slice alone), cut
+    /// from A's stack, so at most `liverContext` (`TrainingConfig.tumorContext`).
+    public let tumorContext: Int
 
     public init(kind: ModelKind, size: Int, unet: UNetConfig, liverWindow: IntensityWindow = .liver,
                 tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, tumorCropFromScan: Bool = false,
-                liverContext: Int = 0, tumorBatchNorm: Bool? = nil, tumorMaskChannel: Bool = false, seed: UInt64) {
+                liverContext: Int = 0, tumorContext: Int = 0, tumorBatchNorm: Bool? = nil, tumorMaskChannel: Bool = false, seed: UInt64) {
+        precondition(tumorContext <= liverContext || kind == .oneStep, "B's context (\(tumorContext)) is cut from A's (\(liverContext))")
         self.kind = kind
         self.liverContext = liverContext
+        self.tumorContext = kind == .oneStep ? 0 : tumorContext
         self.tumorCrop = tumorCrop
         self.tumorMaskChannel = tumorMaskChannel && kind != .oneStep
         self.tumorCropFromScan = tumorCrop && tumorCropFromScan && kind == .cascade
@@ -60,7 +65,7 @@ public final class LiverTumorModel {
         } else {
             var b = unet
             b.classes = 1
-            b.inChannels = self.tumorMaskChannel ? 2 : 1
+            b.inChannels = 2 * self.tumorContext + 1 + (self.tumorMaskChannel ? 1 : 0)
             b.batchNorm = tumorBatchNorm ?? unet.batchNorm
             netB = UNet(b, seed: seed &+ 1)
         }
@@ -70,7 +75,7 @@ public final class LiverTumorModel {
     public convenience init(_ c: TrainingConfig) {
         self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
                   tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, liverContext: c.liverContext ?? 0,
-                  tumorBatchNorm: c.tumorBatchNorm, tumorMaskChannel: c.tumorMaskChannel ?? false, seed: c.seed)
+                  tumorContext: c.tumorContext ?? 0, tumorBatchNorm: c.tumorBatchNorm, tumorMaskChannel: c.tumorMaskChannel ?? false, seed: c.seed)
         centerTumorInput = c.centerTumorInput ?? false
         bodyCrop = c.bodyCrop ?? false
         minLesionSlices = c.minLesionSlices ?? 1
@@ -102,7 +107,18 @@ public final class LiverTumorModel {
         if tumorMaskChannel { return Tensor.concatChannels([TumorInputCentering.apply(hu, mask: mask, window: w, keepOutside: true), mask]) }
         if centerTumorInput { return TumorInputCentering.apply(hu, mask: mask, window: w) }
         let z = tumorStandardization ?? Standardization(mean: 0, std: 1)
-        return hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? z(w(h)) : 0 }
+        if hu.shape[1] == 1 { return hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? z(w(h)) : 0 } }
+        // The slice's neighbours (`tumorContext`) are cut by the slice's own M.
+        let c = hu.shape[1], p = hu.shape[2] * hu.shape[3]
+        let out = Tensor(uninitializedShape: hu.shape)
+        let hp = hu.readPointer, mp = mask.readPointer, op = out.writePointer
+        for i in 0..<hu.shape[0] {
+            for ch in 0..<c {
+                let o = (i * c + ch) * p
+                for j in 0..<p { op[o + j] = mp[i * p + j] > 0 ? z(w(hp[o + j])) : 0 }
+            }
+        }
+        return out
     }
 
     /// Network A's logits for HU slices with their neighbours [n, 2·liverContext + 1, S, S]
@@ -120,7 +136,8 @@ public final class LiverTumorModel {
     /// What network B looks at for slices `hu` with liver masks `mask` ([n, 1, S, S] each):
     /// the zoomed liver crops when `tumorCrop` is on (slices with an empty mask stay whole),
     /// with the same crop applied to every other tensor given (e.g. the tumor target; nearest
-    /// for labels, bilinear for `softOthers` such as coverage targets).
+    /// for labels, bilinear for `softOthers` such as coverage targets). `hu` may hold several
+    /// channels (B's neighbouring slices): each is cut by its slice's crop.
     func tumorView(hu: Tensor, mask: Tensor, also others: [Tensor] = [], softOthers: Bool = false) -> (hu: Tensor, mask: Tensor, others: [Tensor], crops: [LiverCrop?]) {
         let n = hu.shape[0], s = size, p = s * s
         guard tumorCrop else { return (hu, mask, others, Array(repeating: nil, count: n)) }
@@ -130,23 +147,37 @@ public final class LiverTumorModel {
             let c = LiverCrop(mask: UnsafeBufferPointer(start: mask.readPointer + i * p, count: p), size: s)
             crops.append(c)
             for (k, (src, dst)) in zip([hu, mask] + others, outs).enumerated() {
-                let sp = UnsafeBufferPointer(start: src.readPointer + i * p, count: p)
-                let dp = UnsafeMutableBufferPointer(start: dst.writePointer + i * p, count: p)
-                if let c { c.crop(sp, into: dp, nearest: k == 1 || (k > 1 && !softOthers)) } else { _ = dp.update(from: sp) }
+                let channels = src.shape[1]
+                for ch in 0..<channels {
+                    let o = (i * channels + ch) * p
+                    let sp = UnsafeBufferPointer(start: src.readPointer + o, count: p)
+                    let dp = UnsafeMutableBufferPointer(start: dst.writePointer + o, count: p)
+                    if let c { c.crop(sp, into: dp, nearest: k == 1 || (k > 1 && !softOthers)) } else { _ = dp.update(from: sp) }
+                }
             }
         }
         return (outs[0], outs[1], Array(outs.dropFirst(2)), crops)
     }
 
-    /// B's tumor probability for slices `hu` with liver masks `mask`, on the slice grid and
+    /// B's slices out of a stack of slices with A's neighbours [n, 2·liverContext + 1, S, S]:
+    /// the middle 2·tumorContext + 1 channels.
+    public func tumorSlices(_ stack: Tensor) -> Tensor {
+        let c = stack.shape[1], keep = 2 * tumorContext + 1
+        guard c > keep else { return stack }
+        return stack.splitChannels([(c - keep) / 2, keep, (c - keep) / 2])[1]
+    }
+
+    /// B's tumor probability for slices `hu` (with `tumorContext` neighbours on each side as
+    /// channels, `tumorSlices`) with liver masks `mask` [n, 1, S, S], on the slice grid and
     /// zero outside the mask (B is only asked about the liver).
     public func tumorProbability(hu: Tensor, mask: Tensor) -> Tensor {
+        precondition(hu.shape[1] == 2 * tumorContext + 1, "B sees \(2 * tumorContext + 1) slices, given \(hu.shape[1])")
         let view = tumorView(hu: hu, mask: mask)
         let pb = Autograd.withoutGradients {
             netB!(Variable(tumorInput(view.hu, mask: view.mask)), training: false).value.sigmoid()
         }
         let s = size, p = s * s
-        let out = Tensor(uninitializedShape: hu.shape)
+        let out = Tensor(uninitializedShape: mask.shape)
         for (i, c) in view.crops.enumerated() {
             let src = UnsafeBufferPointer(start: pb.readPointer + i * p, count: p)
             let dst = UnsafeMutableBufferPointer(start: out.writePointer + i * p, count: p)
@@ -186,7 +217,7 @@ public final class LiverTumorModel {
 
     /// Liver and tumor probabilities [B, 1, S, S] for a batch of HU slices with their
     /// neighbours, as `logitsA` takes them (no gradients). In the cascade the tumor
-    /// probability is zero outside the liver mask (B never looks there; it sees the slices alone).
+    /// probability is zero outside the liver mask (B never looks there).
     public func predict(hu: Tensor) -> (liver: Tensor, tumor: Tensor) {
         switch kind {
         case .oneStep:
@@ -195,7 +226,7 @@ public final class LiverTumorModel {
             return (parts[1] + parts[2], parts[2])
         case .cascade, .joint:
             let za = logitsA(hu)
-            return (za.sigmoid(), tumorProbability(hu: SliceContext.middle(hu), mask: mask(fromLiverLogits: za)))
+            return (za.sigmoid(), tumorProbability(hu: tumorSlices(hu), mask: mask(fromLiverLogits: za)))
         }
     }
 }

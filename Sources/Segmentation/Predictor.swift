@@ -183,12 +183,14 @@ public final class Predictor {
             var maskNative = [Float](repeating: 0, count: plane)
             for start in stride(from: 0, to: withLiver.count, by: batchSize) {
                 let ks = Array(withLiver[start..<min(withLiver.count, start + batchSize)])
-                let hu = Tensor(uninitializedShape: [ks.count, 1, s, s])
+                // B's slices with its neighbours along z (`tumorContext`), or the scan's planes.
+                cache = cache.filter { $0.key >= ks[0] - model.tumorContext }
+                let hu = model.tumorCropFromScan ? nil : SliceContext.stack(ks, radius: model.tumorContext, depth: nz, size: s) { k, out in
+                    view(k).withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: sp) }
+                }
                 let mask = Tensor(uninitializedShape: [ks.count, 1, s, s])
                 for (n, k) in ks.enumerated() {
-                    let c = readSlice(k, scan: model.tumorCropFromScan)
-                    (hu.writePointer + n * sp).update(from: c.view, count: sp)
-                    if let scan = c.scan { planes.replaceSubrange((n * plane)..<((n + 1) * plane), with: scan) }
+                    if model.tumorCropFromScan { planes.replaceSubrange((n * plane)..<((n + 1) * plane), with: readSlice(k, scan: true).scan!) }
                     for j in 0..<plane { maskNative[j] = labels[k * plane + j] != 0 ? 1 : 0 }
                     let m = UnsafeMutableBufferPointer(start: mask.writePointer + n * sp, count: sp)
                     maskNative.withUnsafeBufferPointer { SliceResize.bilinear($0, width: nx, height: ny, region: region, to: m, width: s, height: s) }
@@ -220,7 +222,7 @@ public final class Predictor {
                     t0 = ProcessStats.now()
                     placeTumor(ks) { scanTumor[$0] }
                 } else {
-                    let pb = model.tumorProbability(hu: hu, mask: mask)
+                    let pb = model.tumorProbability(hu: hu!, mask: mask)
                     times["tumor"]! += ProcessStats.now() - t0
                     t0 = ProcessStats.now()
                     placeTumor(ks) { n in toNative(pb, n, into: &tumorNative); return tumorNative }

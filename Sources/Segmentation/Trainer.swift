@@ -373,7 +373,7 @@ public final class Trainer {
             if model.tumorCropFromScan {
                 (hu, mask, tumor) = patches(b.hu, b.mask!, b.tumor)
             } else {
-                let v = model.tumorView(hu: b.hu, mask: b.mask!, also: [b.tumor], softOthers: b.soft)
+                let v = model.tumorView(hu: model.tumorSlices(b.liverInput), mask: b.mask!, also: [b.tumor], softOthers: b.soft)
                 (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             }
             let z = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
@@ -383,7 +383,7 @@ public final class Trainer {
             // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
             // and B from (1 − c)·L_B.
             let za = model.netA(Variable(model.windowed(b.liverInput, model.liverWindow)), training: true)
-            let v = model.tumorView(hu: b.hu, mask: model.mask(fromLiverLogits: za.value), also: [b.tumor], softOthers: b.soft)
+            let v = model.tumorView(hu: model.tumorSlices(b.liverInput), mask: model.mask(fromLiverLogits: za.value), also: [b.tumor], softOthers: b.soft)
             let (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             let zb = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
             loss = Losses.joint(binaryLoss(za, b.liver, .none, pixelWeights: liverWeights()), binaryLoss(zb, tumor * mask, tumorWeighting), c: c.jointC)

@@ -91,6 +91,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// as input channels (`SliceContext`). nil (runs saved before the option existed): 0, the
     /// seed's single slice.
     public var liverContext: Int? = 1
+    /// Network B (cascade and joint) also sees this many neighbouring slices on each side, cut
+    /// from A's stack (so at most `liverContext`), treated like its slice: centred on the
+    /// slice's liver median (or windowed) and cut by the slice's mask M. A lesion is a 3-D
+    /// object: its neighbours hold it too, while noise and a single slice's partial volume do
+    /// not. nil: 0, B sees its slice alone.
+    public var tumorContext: Int?
     /// Networks A and B learn the share of each of their pixels that is liver, or tumor, on
     /// the scan (`SliceResize.coverage`) instead of the 0/1 label picked by nearest neighbour
     /// (cascade and joint; the one-step network's softmax keeps hard classes). On by default:
@@ -124,7 +130,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Named starting points; every field can still be overridden.
     /// - demo: fits in minutes on 2 CPU cores (128², F=16, Adam — SGD at the seed's rate needs
     ///   far more epochs than a demo can spend).
-    /// - long: the demo's settings with more epochs (A 20, B 30 + 8); ~10 minutes on 2 cores.
+    /// - long: the demo's settings with more epochs (A 20, B 30 + 8) and B seeing a slice on
+    ///   each side; ~10 minutes on 2 cores.
     /// - full: 256², F=32, longer; the setting for real CT on a CPU.
     /// - paper: the seed's choices: 512², SGD with momentum at 1e-3 then 1e-4, dropout 0.4.
     public static func preset(_ name: String) throws -> TrainingConfig {
@@ -147,8 +154,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             // The demo's settings, trained longer (#6): about 10 minutes on 2 cores. B's validation
             // Dice was still rising after the demo's 4 + 2 epochs when given 10 + 4 and 30 + 8
             // (held-out tumor Dice 0.646 → 0.658 per case on 12 phantoms; docs/experiments.md, session 14).
+            // B sees a slice on each side: over 3 seeds × 3 held-out sets the per-case tumor Dice
+            // went 0.567 → 0.613 on average and its spread between seeds 0.20 → 0.03; at the
+            // demo's 4 + 2 epochs it did not help (docs/experiments.md, session 16).
             c = try preset("demo")
             c.liverEpochs = 20; c.stage1Epochs = 30; c.stage2Epochs = 8
+            c.tumorContext = 1
         case "full":
             c.size = 256; c.filters = 32; c.batchSize = 4
             c.stage1Epochs = 30; c.stage2Epochs = 10
@@ -189,6 +200,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let m = minLesionSlices, m < 1 { throw SegmentationError("lesions must span at least 1 slice, got \(m)") }
         if let z = liverContext, !(0...4).contains(z) { throw SegmentationError("liver context must be 0…4 slices on each side, got \(z)") }
+        if let t = tumorContext, t > 0, kind != .oneStep {
+            guard t <= (liverContext ?? 0) else {
+                throw SegmentationError("the tumor network's context (\(t)) is cut from the liver network's, so it must be at most --liver-context (\(liverContext ?? 0))")
+            }
+            guard tumorCropFromScan != true else {
+                throw SegmentationError("the tumor network's context is cut from the model-size slices, not from the scan; drop --tumor-crop scan or give --tumor-context 0")
+            }
+        }
         if let t = tumorSliceShare, !(0...1).contains(t) { throw SegmentationError("tumor slice share must be in [0, 1], got \(t)") }
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
         if centerTumorInput == true && standardizeTumorInput == true {

@@ -16,20 +16,26 @@ import Tensor
 enum TumorInputCentering {
     static let gain: Float = 5
 
-    /// With `keepOutside` the whole view is centred on the liver's median, not only M.
+    /// With `keepOutside` the whole view is centred on the liver's median, not only M. `hu` may
+    /// hold the slice's neighbours as channels [n, C, S, S] (C odd, the slice in the middle);
+    /// they are centred on the median of the slice's own liver and cut by its M.
     static func apply(_ hu: Tensor, mask: Tensor, window w: IntensityWindow, keepOutside: Bool = false) -> Tensor {
-        precondition(hu.shape == mask.shape && hu.rank == 4, "TumorInputCentering: hu \(hu.shape) and mask \(mask.shape) must match")
-        let n = hu.shape[0], p = hu.count / max(n, 1)
+        precondition(hu.rank == 4 && mask.shape == [hu.shape[0], 1] + hu.shape.suffix(2) && hu.shape[1] % 2 == 1,
+                     "TumorInputCentering: hu \(hu.shape) must be [n, odd C, S, S] and mask \(mask.shape) [n, 1, S, S]")
+        let n = hu.shape[0], c = hu.shape[1], p = hu.shape[2] * hu.shape[3]
         let out = Tensor(uninitializedShape: hu.shape)
         let hp = hu.readPointer, mp = mask.readPointer, op = out.writePointer
         var inside: [Float] = []            // one buffer for every slice of the batch
         inside.reserveCapacity(p)
         for i in 0..<n {
-            let o = i * p
+            let m = i * p, middle = (i * c + c / 2) * p
             inside.removeAll(keepingCapacity: true)
-            for j in 0..<p where mp[o + j] > 0 { inside.append(w(hp[o + j])) }
+            for j in 0..<p where mp[m + j] > 0 { inside.append(w(hp[middle + j])) }
             let median = Self.median(&inside)
-            for j in 0..<p { op[o + j] = keepOutside || mp[o + j] > 0 ? gain * (w(hp[o + j]) - median) : 0 }
+            for ch in 0..<c {
+                let o = (i * c + ch) * p
+                for j in 0..<p { op[o + j] = keepOutside || mp[m + j] > 0 ? gain * (w(hp[o + j]) - median) : 0 }
+            }
         }
         return out
     }

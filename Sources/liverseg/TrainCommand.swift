@@ -50,6 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
     @Option(help: "Share of the tumor network's training slices drawn from slices with tumor (0…1; default: as they come).") var tumorSliceShare: Double?
     @Option(help: "Neighbouring slices on each side that the liver network also sees, as input channels (0: the seed's single slice; default 1).") var liverContext: Int?
+    @Option(help: "Neighbouring slices on each side that the tumor network also sees (cascade, joint; at most --liver-context; default 0, the long preset 1).") var tumorContext: Int?
     @Option(help: "Train the tumor network on patches of this side (half centred on a lesion) instead of its whole view.") var tumorPatch: Int?
     @Flag(help: "Standardize the tumor network's input by the training livers' mean and spread (stored with the model).") var standardizeTumorInput = false
     @Flag(inversion: .prefixedNo, help: "Centre the tumor network's input on each slice's liver (default: on; --no-center-tumor-input gives the seed's w(M·X)).")
@@ -115,6 +116,9 @@ struct TrainCommand: ParsableCommand {
             if standardizeTumorInput { c.standardizeTumorInput = true; c.centerTumorInput = centerTumorInput ?? false }
             if let v = bodyCrop { c.bodyCrop = v } else if c.tumorCropFromScan == true { c.bodyCrop = false }
             if let v = coverageTargets { c.coverageTargets = v }
+            // A preset's context for B gives way to choices it cannot go with, unless asked for.
+            if let tumorContext { c.tumorContext = tumorContext } else if c.tumorCropFromScan == true { c.tumorContext = nil }
+            else if let t = c.tumorContext { c.tumorContext = min(t, c.liverContext ?? 0) }
             if let seed { c.seed = seed }
             trainer = try Trainer.start(data: URL(fileURLWithPath: data), config: c, runDir: URL(fileURLWithPath: out))
         }

@@ -15,10 +15,12 @@ import Testing
 /// where the tumor-windowed value is above 0.8 (HU > 190 inside the liver). The volume's
 /// in-plane size equals the model size, so the resizes are exact.
 @Suite struct GeometryTests {
-    static func thresholdNet(_ net: UNet, scale: Float, at level: Float) {
+    /// A network whose single filter passes input `channel` (and its own output) through
+    /// unchanged, and whose head thresholds it at `level`.
+    static func thresholdNet(_ net: UNet, scale: Float, at level: Float, channel: Int = 0) {
         for (name, v) in net.namedVariables {
             var t = Tensor.zeros(v.value.shape)
-            if name.hasSuffix("conv1.weight") || name.hasSuffix("conv2.weight") { t[0, 0, 1, 1] = 1 }   // identity 3×3
+            if name.hasSuffix("conv1.weight") || name.hasSuffix("conv2.weight") { t[0, v.value.shape[1] > 1 ? channel : 0, 1, 1] = 1 }   // identity 3×3
             if name == "head.weight" { t[flat: 0] = scale }
             if name == "head.bias" { t[flat: 0] = -scale * level }
             v.value = t

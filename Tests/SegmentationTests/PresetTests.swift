@@ -5,13 +5,15 @@ import Testing
 
 /// The presets the README and docs/experiments.md quote numbers for.
 @Suite struct PresetTests {
-    @Test func longIsTheDemoTrainedLonger() throws {
+    @Test func longIsTheDemoTrainedLongerWithBSeeingItsNeighbours() throws {
         let demo = try TrainingConfig.preset("demo"), long = try TrainingConfig.preset("long")
         #expect((demo.size, demo.filters, demo.liverEpochs, demo.stage1Epochs, demo.stage2Epochs) == (128, 16, 8, 4, 2))
         #expect((long.liverEpochs, long.stage1Epochs, long.stage2Epochs) == (20, 30, 8))
-        // Everything else is the demo's: the same JSON once the epochs agree.
+        #expect(demo.tumorContext == nil && long.tumorContext == 1 && long.liverContext == 1)
+        // Everything else is the demo's: the same JSON once the epochs and B's context agree.
         var same = long
         (same.liverEpochs, same.stage1Epochs, same.stage2Epochs) = (demo.liverEpochs, demo.stage1Epochs, demo.stage2Epochs)
+        same.tumorContext = nil
         let enc = JSONEncoder()
         enc.outputFormatting = .sortedKeys
         #expect(try enc.encode(same) == enc.encode(demo))
