@@ -409,15 +409,22 @@ public final class Trainer {
                 guard let src = a[name] else { continue }
                 if src.value.shape == v.value.shape {
                     v.value = src.value
-                } else if src.value.rank == 4 && v.value.shape[1] <= 2 && src.value.shape[0] == v.value.shape[0] {
-                    // A's first convolution also reads the neighbouring slices; B sees one slice,
-                    // and where the neighbours look like it (most of the liver) A's response is
-                    // that of the weights summed over its input channels. B's mask channel
+                } else if src.value.rank == 4 && src.value.shape[0] == v.value.shape[0] {
+                    // A's first convolution reads more neighbouring slices than B's: where the
+                    // neighbours look alike (most of the liver) A's response is that of the
+                    // weights of the slices beyond B's reach added to B's outermost ones (all of
+                    // them summed for a B on its slice alone). B's mask channel
                     // (`tumorMaskChannel`), which A never saw, starts at zero weight.
-                    let parts = src.value.splitChannels(Array(repeating: 1, count: src.value.shape[1]))
-                    let summed = parts.dropFirst().reduce(parts[0], +)
-                    let extra = v.value.shape[1] - 1
-                    v.value = extra == 0 ? summed : Tensor.concatChannels([summed, Tensor.zeros([summed.shape[0], extra] + Array(summed.shape.suffix(2)))])
+                    let (fromA, slices) = (src.value.shape[1], 2 * model.tumorContext + 1)
+                    let parts = src.value.splitChannels(Array(repeating: 1, count: fromA))
+                    var toB = [Tensor](repeating: Tensor.zeros(parts[0].shape), count: slices)
+                    for (i, w) in parts.enumerated() {
+                        let j = min(max(i - fromA / 2, -(slices / 2)), slices / 2) + slices / 2
+                        toB[j] = toB[j] + w
+                    }
+                    let extra = v.value.shape[1] - slices
+                    if extra > 0 { toB.append(Tensor.zeros([parts[0].shape[0], extra] + Array(parts[0].shape.suffix(2)))) }
+                    v.value = toB.count == 1 ? toB[0] : Tensor.concatChannels(toB)
                 }
             }
             say("network B starts from network A's weights (its head excepted)")

@@ -54,14 +54,15 @@ import Testing
 
 /// `tumorInitFromLiver`: when B's phase begins, B holds A's trained weights except its head.
 @Suite struct TumorInitFromLiverTests {
-    /// With `maskChannel`, B's first convolution has a second input channel (the liver mask),
-    /// which A never saw: it starts at zero weight.
-    @Test(arguments: [false, true]) func bStartsFromATrainedWeights(maskChannel: Bool) throws {
+    /// With `maskChannel`, B's first convolution has an extra input channel (the liver mask),
+    /// which A never saw: it starts at zero weight. With `context` B reads A's 3 slices.
+    @Test(arguments: [(false, false), (true, false), (true, true)]) func bStartsFromATrainedWeights(maskChannel: Bool, context: Bool) throws {
         let data = TinyDataset.tempDir("init")
         defer { try? FileManager.default.removeItem(at: data) }
         try TinyDataset.write(data, cases: 3)
         var c = TinyDataset.config(.cascade)
         if maskChannel { c.tumorMaskChannel = true; c.standardizeTumorInput = nil; c.centerTumorInput = true }
+        if context { c.tumorContext = 1; c.tumorCropFromScan = false }
         let t = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent("run"), quiet: true)
         t.stopAfterEpochs = 1
         #expect(throws: TrainingInterruption.self) { try t.train() }
@@ -73,13 +74,19 @@ import Testing
             if name.hasPrefix("head") {
                 #expect(v.value.scalars == before.first { $0.0 == name }!.1, "\(name)")
             } else if v.value.shape != t.model.netA.namedVariables(prefix: "").first(where: { $0.0 == name })!.1.value.shape {
-                // A's first convolution reads the slice and its 2 neighbours; B's, the slice
-                // alone: B gets A's weights summed over the 3 input channels.
+                // A's first convolution reads the slice and its 2 neighbours. B's reads the
+                // slice alone and gets A's weights summed over the 3 input channels, or with
+                // context the same 3 channels and A's weights as they are.
                 let w = t.model.netA.namedVariables(prefix: "").first { $0.0 == name }!.1.value
-                #expect(w.shape[1] == 3 && v.value.shape == [w.shape[0], maskChannel ? 2 : 1, w.shape[2], w.shape[3]], "\(name)")
+                let slices = context ? 3 : 1
+                #expect(w.shape[1] == 3 && v.value.shape == [w.shape[0], slices + (maskChannel ? 1 : 0), w.shape[2], w.shape[3]], "\(name)")
                 for o in 0..<w.shape[0] { for y in 0..<w.shape[2] { for x in 0..<w.shape[3] {
-                    #expect(v.value[o, 0, y, x] == w[o, 0, y, x] + w[o, 1, y, x] + w[o, 2, y, x])
-                    if maskChannel { #expect(v.value[o, 1, y, x] == 0) }
+                    if context {
+                        for i in 0..<3 { #expect(v.value[o, i, y, x] == w[o, i, y, x]) }
+                    } else {
+                        #expect(v.value[o, 0, y, x] == w[o, 0, y, x] + w[o, 1, y, x] + w[o, 2, y, x])
+                    }
+                    if maskChannel { #expect(v.value[o, slices, y, x] == 0) }
                 } } }
             } else {
                 #expect(v.value.scalars == a[name], "\(name)")

@@ -15,20 +15,33 @@ import Testing
         return c
     }
 
-    /// By hand, window −50…250 (w = (h + 50) / 300), gain 5. The slice (channel 1) is slice 0 of
+    /// B's input for one 2×2 slice (channel 1) between its two neighbours, mask on all but the
+    /// fourth pixel, compared with values worked by hand.
+    static func expectInput(_ c: TrainingConfig, standardization: Standardization? = nil, _ expected: [Float]) throws {
+        try c.validate()
+        let model = LiverTumorModel(c)
+        #expect(model.netB?.config.inChannels == 3)
+        model.tumorStandardization = standardization
+        let hu = Tensor(shape: [1, 3, 2, 2], values: [40, 160, 250, 100, 100, 130, 70, 400, -50, 100, 10, 0])
+        let got = model.tumorInput(hu, mask: Tensor(shape: [1, 1, 2, 2], values: [1, 1, 1, 0])).scalars
+        #expect(got.count == expected.count)
+        for (g, e) in zip(got, expected) { #expect(abs(g - e) < 1e-5, "\(got) vs \(expected)") }
+    }
+
+    /// By hand, window −50…250 (w = (h + 50) / 300), gain 5. The slice is slice 0 of
     /// `TumorInputTests`: w inside M = 0.5, 0.6, 0.4, median 0.5 (100 HU). Its neighbours are
     /// centred on that median and cut by the slice's M: 40, 160, 250 HU → w 0.3, 0.7, 1 →
     /// −1, 1, 2.5; −50, 100, 10 HU → −2.5, 0, −1.5; the fourth pixel is outside M.
     @Test func neighboursAreCentredOnTheSlicesOwnLiverAndCutByItsMask() throws {
-        let c = Self.config()
-        try c.validate()
-        let model = LiverTumorModel(c)
-        #expect(model.netB?.config.inChannels == 3)
-        let hu = Tensor(shape: [1, 3, 2, 2], values: [40, 160, 250, 100, 100, 130, 70, 400, -50, 100, 10, 0])
-        let mask = Tensor(shape: [1, 1, 2, 2], values: [1, 1, 1, 0])
-        let expected: [Float] = [-1, 1, 2.5, 0, 0, 0.5, -0.5, 0, -2.5, 0, -1.5, 0]
-        let got = model.tumorInput(hu, mask: mask).scalars
-        for (g, e) in zip(got, expected) { #expect(abs(g - e) < 1e-5, "\(got) vs \(expected)") }
+        try Self.expectInput(Self.config(), [-1, 1, 2.5, 0, 0, 0.5, -0.5, 0, -2.5, 0, -1.5, 0])
+    }
+
+    /// Without centring each channel is windowed and standardized like the slice, and cut by
+    /// the slice's M: 40 HU → w 0.3 → (0.3 − 0.5) / 0.25 = −0.8, …
+    @Test func uncentredNeighboursAreWindowedAndCutByTheSlicesMask() throws {
+        var c = Self.config()
+        c.centerTumorInput = false
+        try Self.expectInput(c, standardization: Standardization(mean: 0.5, std: 0.25), [-0.8, 0.8, 2, 0, 0, 0.4, -0.4, 0, -2, 0, -1.2, 0])
     }
 
     /// B's slices are the middle 2·tumorContext + 1 channels of A's stack, in z order.
@@ -41,21 +54,6 @@ import Testing
         #expect(b.scalars == [2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 16, 17])
         // Without context B takes the slice alone, as before the option.
         #expect(LiverTumorModel(Self.config(liverContext: 2, tumorContext: 0)).tumorSlices(stack).scalars == [4, 5, 14, 15])
-    }
-
-    /// Without centring each channel is windowed (w = (h + 50) / 300) and standardized like
-    /// the slice, and cut by the slice's M: (40 + 50) / 300 = 0.3 → (0.3 − 0.5) / 0.25 = −0.8, …
-    @Test func uncentredNeighboursAreWindowedAndCutByTheSlicesMask() throws {
-        var c = Self.config()
-        c.centerTumorInput = false
-        try c.validate()
-        let model = LiverTumorModel(c)
-        model.tumorStandardization = Standardization(mean: 0.5, std: 0.25)
-        let hu = Tensor(shape: [1, 3, 2, 2], values: [40, 160, 250, 100, 100, 130, 70, 400, -50, 100, 10, 0])
-        let mask = Tensor(shape: [1, 1, 2, 2], values: [1, 1, 1, 0])
-        let expected: [Float] = [-0.8, 0.8, 2, 0, 0, 0.4, -0.4, 0, -2, 0, -1.2, 0]
-        let got = model.tumorInput(hu, mask: mask).scalars
-        for (g, e) in zip(got, expected) { #expect(abs(g - e) < 1e-5, "\(got) vs \(expected)") }
     }
 
     @Test func contextBeyondTheLiverNetworksOrFromTheScanIsRefused() throws {
