@@ -154,8 +154,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             // The demo's settings, trained longer (#6): about 10 minutes on 2 cores. B's validation
             // Dice was still rising after the demo's 4 + 2 epochs when given 10 + 4 and 30 + 8
             // (held-out tumor Dice 0.646 → 0.658 per case on 12 phantoms; docs/experiments.md, session 14).
-            // B sees a slice on each side: over 3 seeds × 3 held-out sets the per-case tumor Dice
-            // went 0.567 → 0.613 on average and its spread between seeds 0.20 → 0.03; at the
+            // B sees a slice on each side: over 4 seeds × 3 held-out sets the per-case tumor Dice
+            // went 0.579 → 0.618 on average and its spread between seeds 0.20 → 0.03; at the
             // demo's 4 + 2 epochs it did not help (docs/experiments.md, session 16).
             c = try preset("demo")
             c.liverEpochs = 20; c.stage1Epochs = 30; c.stage2Epochs = 8
