@@ -59,6 +59,27 @@ import Support
         #expect(zip(g.weights, again.weights).allSatisfy { $0.0.scalars == $0.1.scalars }, "the graph is not deterministic")
     }
 
+    /// With 5 input channels (A with 2 neighbours a side) oneDNN has no jit backward-weights
+    /// kernel for the image's NCHW layout against the blocked gradient, so the graph reorders
+    /// that gradient to NCHW and lets oneDNN run a GEMM: one step's gradients equal the layer
+    /// path's (whose kernel there is oneDNN's reference loop) within rounding.
+    @Test func fiveInputChannelsGiveTheLayerPathsGradients() {
+        func gradients(graph: Bool) -> (grads: [Tensor], compiled: Int) {
+            let net = UNet(UNetConfig(inChannels: 5, classes: 1, filters: 16, depth: 2, dropout: 0), seed: 8)
+            var rng = SeededRNG(seed: 9)
+            let x = Tensor.uniform([2, 5, 32, 32], 0, 1, rng: &rng)
+            let y = Tensor.uniform([2, 1, 32, 32], 0, 1, rng: &rng).map { $0 > 0.7 ? 1 : 0 }
+            KernelTuning.$trainingGraphs.withValue(graph) {
+                net.zeroGradients()
+                Losses.binaryCrossEntropy(logits: net(Variable(x), training: true), targets: y).backward()
+            }
+            return (net.namedVariables.map { $0.1.grad! }, Self.compiled(net))
+        }
+        let g = gradients(graph: true), l = gradients(graph: false)
+        #expect(g.compiled == 1 && l.compiled == 0)
+        for (a, b) in zip(g.grads, l.grads) { #expect(Fixtures.relativeError(a, b) < 1e-4) }
+    }
+
     /// A network used twice in one loss: the second forward pass must not overwrite the
     /// activations the first one's backward pass needs (it runs on the layers instead).
     @Test func twoForwardPassesBeforeOneBackward() {

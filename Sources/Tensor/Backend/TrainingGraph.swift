@@ -146,8 +146,24 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                 ok = false
             case .conv(let x, let wi, let k, let p, let relu, let slope):
                 let src = x == 0 ? ctx.memoryDesc(inputShape, dnnl_format_tag_any, what) : mds[x]
-                let c = convPDs(x: src, xs: g.shapes[x], co: g.weightShapes[wi][0], k: k, p: p, dst: i == output ? nil : activation(s),
+                var c = convPDs(x: src, xs: g.shapes[x], co: g.weightShapes[wi][0], k: k, p: p, dst: i == output ? nil : activation(s),
                                 relu: relu, slope: slope, dataGradient: x != 0)
+                if x == 0 && dnnlImplementationName(c.bwdWeights).hasPrefix("ref") {
+                    // The image's first convolution: oneDNN 2.6 has a jit backward-weights kernel
+                    // for NCHW input against a blocked gradient only up to a few input channels;
+                    // at 5 (A with 2 neighbours a side) it ran its reference loop, ~8× slower per
+                    // epoch. With the gradient reordered to NCHW as well it runs a GEMM.
+                    var xsrc = md(c.fwd, DNNL_ARG_SRC), dy = ctx.memoryDesc(s, dnnl_nchw, what)
+                    var wt = ctx.memoryDesc(g.weightShapes[wi], dnnl_format_tag_any, what), b = ctx.memoryDesc([g.weightShapes[wi][0]], dnnl_x, what)
+                    var d = dnnl_convolution_desc_t()
+                    let pad = [dnnl_dim_t(p), dnnl_dim_t(p)]
+                    dnnlCheck(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &xsrc, &wt, &b, &dy, [1, 1], pad, pad),
+                              "dnnl_convolution_backward_weights_desc_init", what)
+                    if let plain = dnnlPrimitiveDescIfImplemented(&d, hint: c.fwd, what: what) {
+                        noteScratch(keep(plain))
+                        c = ConvPDs(fwd: c.fwd, bwdData: c.bwdData, bwdWeights: plain, relu: c.relu)
+                    }
+                }
                 convs[i] = c
                 if x == 0 { mds[0] = md(c.fwd, DNNL_ARG_SRC) }
                 mds[i] = md(c.fwd, DNNL_ARG_DST)
@@ -275,7 +291,14 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                 if let r = c.relu {
                     bwd.append(exec("\(text) ReLU backward", r, [(DNNL_ARG_DST, value[i]), (DNNL_ARG_DIFF_DST, grad[i]!), (DNNL_ARG_DIFF_SRC, grad[i]!)]))
                 }
-                bwd.append(exec("\(text) backward weights", c.bwdWeights, [(DNNL_ARG_SRC, value[x]), (DNNL_ARG_DIFF_DST, grad[i]!),
+                // The gradient in the layout backward-weights reads (another only for the image's
+                // first convolution, above).
+                var dy = grad[i]!
+                if !same(md(c.bwdWeights, DNNL_ARG_DIFF_DST), mds[i]) {
+                    dy = owned(md(c.bwdWeights, DNNL_ARG_DIFF_DST)).0
+                    bwd.append(copy(grad[i]!, dy, "\(text) gradient reorder"))
+                }
+                bwd.append(exec("\(text) backward weights", c.bwdWeights, [(DNNL_ARG_SRC, value[x]), (DNNL_ARG_DIFF_DST, dy),
                                                                              (DNNL_ARG_DIFF_WEIGHTS, slot.gradInner), (DNNL_ARG_DIFF_BIAS, slot.gradBias)]))
                 bwd.append(copy(slot.gradInner, slot.gradUser, "\(text) weight gradient reorder"))
                 if let bd = c.bwdData {
