@@ -107,18 +107,9 @@ public final class LiverTumorModel {
         if tumorMaskChannel { return Tensor.concatChannels([TumorInputCentering.apply(hu, mask: mask, window: w, keepOutside: true), mask]) }
         if centerTumorInput { return TumorInputCentering.apply(hu, mask: mask, window: w) }
         let z = tumorStandardization ?? Standardization(mean: 0, std: 1)
-        if hu.shape[1] == 1 { return hu.zipWith(mask, op: "tumorInput") { h, m in m > 0 ? z(w(h)) : 0 } }
         // The slice's neighbours (`tumorContext`) are cut by the slice's own M.
-        let c = hu.shape[1], p = hu.shape[2] * hu.shape[3]
-        let out = Tensor(uninitializedShape: hu.shape)
-        let hp = hu.readPointer, mp = mask.readPointer, op = out.writePointer
-        for i in 0..<hu.shape[0] {
-            for ch in 0..<c {
-                let o = (i * c + ch) * p
-                for j in 0..<p { op[o + j] = mp[i * p + j] > 0 ? z(w(hp[o + j])) : 0 }
-            }
-        }
-        return out
+        let m = Tensor.concatChannels(Array(repeating: mask, count: hu.shape[1]))
+        return hu.zipWith(m, op: "tumorInput") { h, m in m > 0 ? z(w(h)) : 0 }
     }
 
     /// Network A's logits for HU slices with their neighbours [n, 2·liverContext + 1, S, S]

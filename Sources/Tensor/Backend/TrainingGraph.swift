@@ -108,13 +108,15 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
             let winoFwd = wino && wide ? forward(dnnl_convolution_winograd, src: x) : nil
             let fwd = winoFwd ?? forward(dnnl_convolution_direct, src: x)!
             var y = md(fwd, DNNL_ARG_DST), xs0 = md(fwd, DNNL_ARG_SRC)
-            /// A backward pass with `alg`, its hint the forward primitive of the same algorithm.
-            func backward(_ alg: dnnl_alg_kind_t, weights: Bool) -> dnnl_primitive_desc_t? {
+            /// A backward pass with `alg`, its hint the forward primitive of the same algorithm;
+            /// `gradient` the layout of the output's gradient when it is not the forward's output's.
+            func backward(_ alg: dnnl_alg_kind_t, weights: Bool, gradient: dnnl_memory_desc_t? = nil) -> dnnl_primitive_desc_t? {
                 guard let hint = (alg == dnnl_convolution_winograd) == (winoFwd != nil) ? fwd : forward(alg, src: xs0) else { return nil }
                 var wt = ctx.memoryDesc([co, xs[1], k, k], dnnl_format_tag_any, what)
+                var dy = gradient ?? y
                 var d = dnnl_convolution_desc_t()
                 if weights {
-                    dnnlCheck(dnnl_convolution_backward_weights_desc_init(&d, alg, &xs0, &wt, &b, &y, strides, pad, pad),
+                    dnnlCheck(dnnl_convolution_backward_weights_desc_init(&d, alg, &xs0, &wt, &b, &dy, strides, pad, pad),
                               "dnnl_convolution_backward_weights_desc_init", what)
                 } else {
                     dnnlCheck(dnnl_convolution_backward_data_desc_init(&d, alg, &xs0, &wt, &y, strides, pad, pad),
@@ -124,7 +126,15 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
             }
             let bwdData = dataGradient ? ((wino && wide ? backward(dnnl_convolution_winograd, weights: false) : nil)
                                           ?? backward(dnnl_convolution_direct, weights: false)!) : nil
-            let bwdWeights = (wino ? backward(dnnl_convolution_winograd, weights: true) : nil) ?? backward(dnnl_convolution_direct, weights: true)!
+            var bwdWeights = (wino ? backward(dnnl_convolution_winograd, weights: true) : nil) ?? backward(dnnl_convolution_direct, weights: true)!
+            // The image's convolution (no data gradient): oneDNN 2.6 has a jit backward-weights
+            // kernel for the NCHW image against a blocked gradient only up to a few input
+            // channels; at 5 (A with 2 neighbours a side) it ran its reference loop, ~8× slower
+            // per epoch. With the gradient reordered to NCHW as well it runs a GEMM.
+            if !dataGradient && dnnlImplementationName(bwdWeights).hasPrefix("ref"),
+               let gemm = backward(dnnl_convolution_direct, weights: true, gradient: ctx.memoryDesc(ys, dnnl_nchw, what)) {
+                bwdWeights = gemm
+            }
             var reluPD: dnnl_primitive_desc_t?
             if relu {
                 var ef = dnnl_eltwise_desc_t(), eb = dnnl_eltwise_desc_t()
@@ -146,24 +156,8 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                 ok = false
             case .conv(let x, let wi, let k, let p, let relu, let slope):
                 let src = x == 0 ? ctx.memoryDesc(inputShape, dnnl_format_tag_any, what) : mds[x]
-                var c = convPDs(x: src, xs: g.shapes[x], co: g.weightShapes[wi][0], k: k, p: p, dst: i == output ? nil : activation(s),
+                let c = convPDs(x: src, xs: g.shapes[x], co: g.weightShapes[wi][0], k: k, p: p, dst: i == output ? nil : activation(s),
                                 relu: relu, slope: slope, dataGradient: x != 0)
-                if x == 0 && dnnlImplementationName(c.bwdWeights).hasPrefix("ref") {
-                    // The image's first convolution: oneDNN 2.6 has a jit backward-weights kernel
-                    // for NCHW input against a blocked gradient only up to a few input channels;
-                    // at 5 (A with 2 neighbours a side) it ran its reference loop, ~8× slower per
-                    // epoch. With the gradient reordered to NCHW as well it runs a GEMM.
-                    var xsrc = md(c.fwd, DNNL_ARG_SRC), dy = ctx.memoryDesc(s, dnnl_nchw, what)
-                    var wt = ctx.memoryDesc(g.weightShapes[wi], dnnl_format_tag_any, what), b = ctx.memoryDesc([g.weightShapes[wi][0]], dnnl_x, what)
-                    var d = dnnl_convolution_desc_t()
-                    let pad = [dnnl_dim_t(p), dnnl_dim_t(p)]
-                    dnnlCheck(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &xsrc, &wt, &b, &dy, [1, 1], pad, pad),
-                              "dnnl_convolution_backward_weights_desc_init", what)
-                    if let plain = dnnlPrimitiveDescIfImplemented(&d, hint: c.fwd, what: what) {
-                        noteScratch(keep(plain))
-                        c = ConvPDs(fwd: c.fwd, bwdData: c.bwdData, bwdWeights: plain, relu: c.relu)
-                    }
-                }
                 convs[i] = c
                 if x == 0 { mds[0] = md(c.fwd, DNNL_ARG_SRC) }
                 mds[i] = md(c.fwd, DNNL_ARG_DST)
@@ -292,7 +286,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                     bwd.append(exec("\(text) ReLU backward", r, [(DNNL_ARG_DST, value[i]), (DNNL_ARG_DIFF_DST, grad[i]!), (DNNL_ARG_DIFF_SRC, grad[i]!)]))
                 }
                 // The gradient in the layout backward-weights reads (another only for the image's
-                // first convolution, above).
+                // convolution, see `convPDs`).
                 var dy = grad[i]!
                 if !same(md(c.bwdWeights, DNNL_ARG_DIFF_DST), mds[i]) {
                     dy = owned(md(c.bwdWeights, DNNL_ARG_DIFF_DST)).0
