@@ -45,7 +45,7 @@ public final class LiverTumorModel {
 
     public init(kind: ModelKind, size: Int, unet: UNetConfig, liverWindow: IntensityWindow = .liver,
                 tumorWindow: IntensityWindow = .tumor, tumorCrop: Bool = true, tumorCropFromScan: Bool = false,
-                liverContext: Int = 0, tumorContext: Int = 0, tumorBatchNorm: Bool? = nil, tumorMaskChannel: Bool = false, seed: UInt64) {
+                liverContext: Int = 0, tumorContext: Int = 0, tumorBatchNorm: Bool? = nil, tumorFilters: Int? = nil, tumorMaskChannel: Bool = false, seed: UInt64) {
         precondition(tumorContext <= liverContext || kind == .oneStep, "B's context (\(tumorContext)) is cut from A's (\(liverContext))")
         self.kind = kind
         self.liverContext = liverContext
@@ -67,6 +67,7 @@ public final class LiverTumorModel {
             b.classes = 1
             b.inChannels = 2 * self.tumorContext + 1 + (self.tumorMaskChannel ? 1 : 0)
             b.batchNorm = tumorBatchNorm ?? unet.batchNorm
+            b.filters = tumorFilters ?? unet.filters
             netB = UNet(b, seed: seed &+ 1)
         }
     }
@@ -75,7 +76,7 @@ public final class LiverTumorModel {
     public convenience init(_ c: TrainingConfig) {
         self.init(kind: c.kind, size: c.size, unet: c.unet, liverWindow: c.liverWindow, tumorWindow: c.tumorWindow,
                   tumorCrop: c.tumorCrop, tumorCropFromScan: c.tumorCropFromScan ?? false, liverContext: c.liverContext ?? 0,
-                  tumorContext: c.tumorContext ?? 0, tumorBatchNorm: c.tumorBatchNorm, tumorMaskChannel: c.tumorMaskChannel ?? false, seed: c.seed)
+                  tumorContext: c.tumorContext ?? 0, tumorBatchNorm: c.tumorBatchNorm, tumorFilters: c.tumorFilters, tumorMaskChannel: c.tumorMaskChannel ?? false, seed: c.seed)
         centerTumorInput = c.centerTumorInput ?? false
         bodyCrop = c.bodyCrop ?? false
         minLesionSlices = c.minLesionSlices ?? 1
@@ -164,9 +165,7 @@ public final class LiverTumorModel {
     public func tumorProbability(hu: Tensor, mask: Tensor) -> Tensor {
         precondition(hu.shape[1] == 2 * tumorContext + 1, "B sees \(2 * tumorContext + 1) slices, given \(hu.shape[1])")
         let view = tumorView(hu: hu, mask: mask)
-        let pb = Autograd.withoutGradients {
-            netB!(Variable(tumorInput(view.hu, mask: view.mask)), training: false).value.sigmoid()
-        }
+        let pb = probabilityB(tumorInput(view.hu, mask: view.mask))
         let s = size, p = s * s
         let out = Tensor(uninitializedShape: mask.shape)
         for (i, c) in view.crops.enumerated() {
@@ -203,7 +202,12 @@ public final class LiverTumorModel {
 
     /// B's tumor probability in crop space for inputs made by `tumorInputsFromScan` (zero outside M).
     public func tumorProbability(crops hu: Tensor, mask: Tensor) -> Tensor {
-        Autograd.withoutGradients { netB!(Variable(tumorInput(hu, mask: mask)), training: false).value.sigmoid() } * mask
+        probabilityB(tumorInput(hu, mask: mask)) * mask
+    }
+
+    /// Network B's probability for its input (no gradients).
+    func probabilityB(_ input: Tensor) -> Tensor {
+        Autograd.withoutGradients { netB!(Variable(input), training: false).value.sigmoid() }
     }
 
     /// Liver and tumor probabilities [B, 1, S, S] for a batch of HU slices with their

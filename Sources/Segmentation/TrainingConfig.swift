@@ -16,6 +16,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// learned the liver better on the demo's phantoms and B the tumor worse (docs/experiments.md,
     /// session 10).
     public var tumorBatchNorm: Bool?
+    /// Filters of the first level of the cascade's (joint) network B; nil: `filters`.
+    public var tumorFilters: Int?
     /// Negative slope of every activation (`UNetConfig.leakySlope`; nil or 0: the seed's ReLU).
     public var leakySlope: Float?
     public var batchSize = 4
@@ -194,6 +196,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
         guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }
         if let d = diceWeight, !(d >= 0 && d.isFinite) { throw SegmentationError("Dice weight must be ≥ 0, got \(d)") }
+        if let f = tumorFilters {
+            guard f > 0 else { throw SegmentationError("the tumor network's filters must be positive, got \(f)") }
+            if f != filters && tumorInitFromLiver == true {
+                throw SegmentationError("--tumor-init-from-liver copies A's weights, so B needs A's \(filters) filters, not \(f)")
+            }
+        }
         if let w = liverTumorWeight, !(w > 0 && w.isFinite) { throw SegmentationError("the liver network's tumor weight must be > 0, got \(w)") }
         if let q = tumorPatch, !(q > 0 && q <= size && q % (1 << depth) == 0) {
             throw SegmentationError("tumor patch \(q) must be a positive multiple of 2^depth = \(1 << depth) no larger than the size \(size)")

@@ -25,6 +25,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Number of poolings.") var depth: Int?
     @Option(help: "Dropout in the up path.") var dropout: Float?
     @Flag(help: "Batch normalization.") var batchNorm = false
+    @Option(help: "Filters of the first level of the cascade's tumor network (default: --filters).") var tumorFilters: Int?
     @Option(help: "Batch normalization in the cascade's tumor network: true or false (default: as --batch-norm, or the preset's).") var tumorBatchNorm: Bool?
     @Option(help: "Lesions must span at least this many slices (1 keeps all; the operating point is chosen with the rule).") var minLesionSlices: Int?
     @Option(help: "Negative slope of the activations (0: the seed's ReLU; e.g. 0.01: leaky ReLU, as nnU-Net).") var leakySlope: Float?
@@ -80,6 +81,7 @@ struct TrainCommand: ParsableCommand {
             if let dropout { c.dropout = dropout }
             if batchNorm { c.batchNorm = true }
             if let tumorBatchNorm { c.tumorBatchNorm = tumorBatchNorm }
+            if let tumorFilters { c.tumorFilters = tumorFilters }
             if let leakySlope { c.leakySlope = leakySlope }
             if let minLesionSlices { c.minLesionSlices = minLesionSlices }
             if let batchSize { c.batchSize = batchSize }
