@@ -70,6 +70,8 @@ public final class Trainer {
     let phases: [Phase]
     var optimizer: Optimizer?
     var optimizerPhase: Int?
+    /// B's running mean over the epochs of the last phase (`averageTumorWeights`), by name.
+    var averagedB: [String: Tensor] = [:]
     /// Stop (as if the process were killed) after this many epochs of this call (tests).
     public var stopAfterEpochs: Int?
     /// Multiplies every loss, to provoke divergence in tests.
@@ -164,6 +166,28 @@ public final class Trainer {
     func say(_ s: String) { if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
 
     /// Phase index and epoch within it of global epoch e.
+    /// Whether B's weights are averaged over the last phase (`averageTumorWeights`; the cascade only).
+    var averagesB: Bool { manifest.training.averageTumorWeights == true && phases.last?.nets == .tumor }
+
+    /// Folds B's current weights into the running mean of `count` epochs' weights.
+    func updateAverageB(count: Int) {
+        for (name, v) in model.netB!.namedVariables(prefix: "B") {
+            if count == 1 { averagedB[name] = v.value; continue }   // shared until the optimizer writes (copy on write)
+            let mean = averagedB[name]!
+            averagedB[name] = mean + (v.value - mean) * (1 / Float(count))
+        }
+    }
+
+    /// Runs `body` with B's averaged weights in place of its current ones (when `active`).
+    func withAveragedB<T>(_ active: Bool, _ body: () throws -> T) rethrows -> T {
+        guard active else { return try body() }
+        let vars = model.netB!.namedVariables(prefix: "B")
+        let current = vars.map { $0.1.value }
+        for (name, v) in vars { v.value = averagedB[name]! }
+        defer { for ((_, v), t) in zip(vars, current) { v.value = t } }
+        return try body()
+    }
+
     func phase(of e: Int) -> (Int, Int) {
         var rest = e
         for (i, p) in phases.enumerated() {
@@ -191,7 +215,7 @@ public final class Trainer {
     // MARK: checkpoints
 
     func saveLast(phaseIndex: Int) throws {
-        let extra = (optimizer?.state ?? []).map { ("opt." + $0.0, $0.1) }
+        let extra = (optimizer?.state ?? []).map { ("opt." + $0.0, $0.1) } + averagedB.sorted { $0.key < $1.key }.map { ("avg." + $0.key, $0.value) }
         try Checkpoint.save(ModelVariables(model), extra: extra,
                             metadata: ["epochs_done": "\(manifest.epochsDone)", "phase": "\(phaseIndex)", "format": "liverseg-checkpoint"],
                             to: run.last)
@@ -199,7 +223,9 @@ public final class Trainer {
 
     func restoreLast() throws {
         let contents = try SafeTensors.read(run.last)
-        try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: run.last.path, ignoringPrefixes: ["opt."])
+        try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: run.last.path, ignoringPrefixes: ["opt.", "avg."])
+        averagedB = [:]
+        for (k, v) in contents.tensors where k.hasPrefix("avg.") { averagedB[String(k.dropFirst(4))] = v }
         guard let done = contents.metadata["epochs_done"].flatMap(Int.init), done == manifest.epochsDone else {
             throw SegmentationError("\(run.last.path): checkpoint epoch does not match model.json (\(manifest.epochsDone) epochs done)")
         }
@@ -248,7 +274,9 @@ public final class Trainer {
             if p.nets == .tumor { try prepareTumorData() }
             let t0 = ProcessStats.now()
             let loss = try runEpoch(e, phase: p)
-            let (ld, li, td, ti, tb) = validate()
+            let averaging = averagesB && pi == phases.count - 1
+            if averaging { updateAverageB(count: phase(of: e).1 + 1) }
+            let (ld, li, td, ti, tb) = withAveragedB(averaging) { validate() }
             let record = EpochRecord(epoch: e, phase: p.name, trainLoss: loss, liverDice: ld, liverIoU: li, tumorDice: td, tumorIoU: ti,
                                      tumorBestDice: tb, seconds: ProcessStats.now() - t0)
             history.append(record)
@@ -266,12 +294,15 @@ public final class Trainer {
             // The best model is chosen among the epochs of the last phase, by mean validation
             // Dice: that phase's loss (the seed's stage 2, e.g. α-weighted) is what a run is
             // about. Choosing over all phases let stage-1 epochs win and made runs that differ
-            // only in α return the same weights.
+            // only in α return the same weights. With B's weights averaged the kept model is the
+            // mean over the whole phase, so each epoch's average replaces the last.
             let complete = pi == phases.count - 1
-            if complete && (manifest.bestScore == nil || record.score > manifest.bestScore! || valSet.count == 0) {
+            if complete && (averaging || manifest.bestScore == nil || record.score > manifest.bestScore! || valSet.count == 0) {
                 manifest.bestScore = record.score
                 manifest.bestEpoch = e + 1
-                try Checkpoint.save(ModelVariables(model), metadata: ["epoch": "\(e + 1)", "format": "liverseg-model"], to: run.best)
+                try withAveragedB(averaging) {
+                    try Checkpoint.save(ModelVariables(model), metadata: ["epoch": "\(e + 1)", "format": "liverseg-model"], to: run.best)
+                }
             }
             try writeHistory()
             try run.write(manifest)

@@ -66,6 +66,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
     /// random ones. nil/false: random, as the seed.
     public var tumorInitFromLiver: Bool?
+    /// The cascade's B ends as the mean of its weights after each epoch of its last phase
+    /// (stage 2, at the low rate; stochastic weight averaging), instead of the epoch of best
+    /// validation Dice: B's validation Dice swings from epoch to epoch, and the best of them is
+    /// picked on a few validation cases. nil: off.
+    public var averageTumorWeights: Bool?
     /// Network B trains on patches of this side cut from its view, half centred on a lesion
     /// (`TumorPatches`; nil: the whole view). Inference always sees the whole view.
     public var tumorPatch: Int?
