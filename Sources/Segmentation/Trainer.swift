@@ -165,7 +165,6 @@ public final class Trainer {
 
     func say(_ s: String) { if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
 
-    /// Phase index and epoch within it of global epoch e.
     /// Whether B's weights are averaged over the last phase (`averageTumorWeights`; the cascade only).
     var averagesB: Bool { manifest.training.averageTumorWeights == true && phases.last?.nets == .tumor }
 
@@ -188,6 +187,7 @@ public final class Trainer {
         return try body()
     }
 
+    /// Phase index and epoch within it of global epoch e.
     func phase(of e: Int) -> (Int, Int) {
         var rest = e
         for (i, p) in phases.enumerated() {

@@ -201,6 +201,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard (0..<1).contains(dropout) else { throw SegmentationError("dropout must be in [0, 1), got \(dropout)") }
         guard (0...1).contains(jointC) else { throw SegmentationError("joint c must be in [0, 1], got \(jointC)") }
         if let d = diceWeight, !(d >= 0 && d.isFinite) { throw SegmentationError("Dice weight must be ≥ 0, got \(d)") }
+        if averageTumorWeights == true && kind != .cascade {
+            throw SegmentationError("--average-tumor-weights averages the cascade's tumor network; the \(kind.rawValue) model has none trained alone")
+        }
         if let f = tumorFilters {
             guard f > 0 else { throw SegmentationError("the tumor network's filters must be positive, got \(f)") }
             if f != filters && tumorInitFromLiver == true {

@@ -8,6 +8,19 @@ import Testing
         try SafeTensors.read(run.appendingPathComponent(file)).tensors.mapValues(\.scalars)
     }
 
+    /// Trains `config` on `data` straight through (run "a") and stopped after `stopAfter` epochs
+    /// then resumed (run "b"), and expects both to end with the same weights. Returns run "a".
+    static func trainStraightAndResumed(data: URL, config: TrainingConfig, stopAfter: Int = 1) throws -> URL {
+        let runA = data.appendingPathComponent("a"), runB = data.appendingPathComponent("b")
+        try Trainer.start(data: data, config: config, runDir: runA, quiet: true).train()
+        let t = try Trainer.start(data: data, config: config, runDir: runB, quiet: true)
+        t.stopAfterEpochs = stopAfter
+        #expect(throws: TrainingInterruption.self) { try t.train() }
+        try Trainer.resume(runDir: runB, quiet: true).train()
+        #expect(try weights(runA) == weights(runB))
+        return runA
+    }
+
     /// An interrupted run resumed from its checkpoint ends with exactly the weights of an
     /// uninterrupted one (same seed), and two uninterrupted runs agree bit for bit. F = 4 trains
     /// layer by layer; F = 16 fills oneDNN's 16-wide blocks, so network A trains as a compiled

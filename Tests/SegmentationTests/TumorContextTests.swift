@@ -144,13 +144,7 @@ import Testing
         var c = TinyDataset.config(kind)
         c.tumorCropFromScan = false; c.standardizeTumorInput = nil; c.centerTumorInput = true
         c.tumorContext = 1; c.tumorInitFromLiver = nil
-        let runA = data.appendingPathComponent("a"), runB = data.appendingPathComponent("b")
-        try Trainer.start(data: data, config: c, runDir: runA, quiet: true).train()
-        let t = try Trainer.start(data: data, config: c, runDir: runB, quiet: true)
-        t.stopAfterEpochs = 1
-        #expect(throws: TrainingInterruption.self) { try t.train() }
-        try Trainer.resume(runDir: runB, quiet: true).train()
-        #expect(try TrainerTests.weights(runA) == TrainerTests.weights(runB))
+        let runA = try TrainerTests.trainStraightAndResumed(data: data, config: c)
         let (model, _) = try RunDirectory(runA).loadModel()
         #expect(model.tumorContext == 1 && model.netB?.config.inChannels == 3)
         let (image, _) = try SliceDataset.loadCase(try CaseDiscovery.cases(in: data)[0])

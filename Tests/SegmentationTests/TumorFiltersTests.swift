@@ -48,13 +48,7 @@ import Testing
         try TinyDataset.write(data, cases: 3)
         var c = TinyDataset.config(.cascade)
         c.tumorInitFromLiver = nil; c.tumorFilters = 8
-        let runA = data.appendingPathComponent("a"), runB = data.appendingPathComponent("b")
-        try Trainer.start(data: data, config: c, runDir: runA, quiet: true).train()
-        let t = try Trainer.start(data: data, config: c, runDir: runB, quiet: true)
-        t.stopAfterEpochs = 2
-        #expect(throws: TrainingInterruption.self) { try t.train() }
-        try Trainer.resume(runDir: runB, quiet: true).train()
-        #expect(try TrainerTests.weights(runA) == TrainerTests.weights(runB))
+        let runA = try TrainerTests.trainStraightAndResumed(data: data, config: c, stopAfter: 2)
         let (model, _) = try RunDirectory(runA).loadModel()
         #expect(try Self.firstWidth(model.netB!) == 8 && Self.firstWidth(model.netA) == 4)
         let (image, _) = try SliceDataset.loadCase(try CaseDiscovery.cases(in: data)[0])

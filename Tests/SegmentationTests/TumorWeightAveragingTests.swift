@@ -13,6 +13,15 @@ import Testing
         return c
     }
 
+    @Test func onlyTheCascadeAveragesB() throws {
+        for kind in [ModelKind.oneStep, .joint] {
+            var c = Self.config()
+            c.kind = kind
+            #expect(throws: SegmentationError.self) { try c.validate() }
+        }
+        try Self.config().validate()
+    }
+
     /// Run one epoch at a time, reading B's weights after each epoch of the last phase: the
     /// kept model's B is the mean of the three, by hand; A is untouched; and the interrupted
     /// run ends with the uninterrupted one's weights.
