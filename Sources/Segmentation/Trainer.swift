@@ -165,9 +165,6 @@ public final class Trainer {
 
     func say(_ s: String) { if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
 
-    /// Whether B's weights are averaged over the last phase (`averageTumorWeights`; the cascade only).
-    var averagesB: Bool { manifest.training.averageTumorWeights == true && phases.last?.nets == .tumor }
-
     /// Folds B's current weights into the running mean of `count` epochs' weights.
     func updateAverageB(count: Int) {
         for (name, v) in model.netB!.namedVariables(prefix: "B") {
@@ -274,7 +271,10 @@ public final class Trainer {
             if p.nets == .tumor { try prepareTumorData() }
             let t0 = ProcessStats.now()
             let loss = try runEpoch(e, phase: p)
-            let averaging = averagesB && pi == phases.count - 1
+            // The last phase's epochs are the ones a run keeps (below), and the ones B's weights are
+            // averaged over (`averageTumorWeights`; validated to be the cascade's, so B's own).
+            let complete = pi == phases.count - 1
+            let averaging = complete && manifest.training.averageTumorWeights == true
             if averaging { updateAverageB(count: phase(of: e).1 + 1) }
             let (ld, li, td, ti, tb) = withAveragedB(averaging) { validate() }
             let record = EpochRecord(epoch: e, phase: p.name, trainLoss: loss, liverDice: ld, liverIoU: li, tumorDice: td, tumorIoU: ti,
@@ -296,7 +296,6 @@ public final class Trainer {
             // about. Choosing over all phases let stage-1 epochs win and made runs that differ
             // only in α return the same weights. With B's weights averaged the kept model is the
             // mean over the whole phase, so each epoch's average replaces the last.
-            let complete = pi == phases.count - 1
             if complete && (averaging || manifest.bestScore == nil || record.score > manifest.bestScore! || valSet.count == 0) {
                 manifest.bestScore = record.score
                 manifest.bestEpoch = e + 1
