@@ -1,7 +1,7 @@
 import Evaluation
 
-/// Found lesions grown, within a few voxels of their edge, over the liver voxels whose CT
-/// value is nearer the lesion's than the liver's around it.
+/// Found lesions grown, within a few voxels of their edge and into the slices next to
+/// them, over the liver voxels whose CT value is nearer the lesion's than the liver's around it.
 ///
 /// B's probability falls off inside a lesion's margin, and the fainter the lesion the
 /// earlier: on the long preset's labels of t12 and t12b, lesions 40–50 HU below the liver had
@@ -12,7 +12,8 @@ import Evaluation
 /// of LiTS entries do. Only liver becomes tumor: nothing is removed, the liver's outline does
 /// not change, and no new lesion appears.
 public enum LesionRefinement {
-    /// How far (in-plane city-block voxels) a lesion may grow past B's labels.
+    /// How far a lesion may grow past B's labels: city-block steps of an in-plane voxel, and
+    /// across slices as far in millimetres (`sliceStep`).
     public static let defaultReach = 3
     /// The liver around a lesion is sampled from `ringGap` to `reach + ringGap` voxels out:
     /// far enough that the lesion's blurred margin does not pull its median down.
@@ -20,28 +21,41 @@ public enum LesionRefinement {
     /// Lesions with fewer core or ring voxels than these keep B's labels: their medians would
     /// be a handful of noisy voxels.
     static let minCore = 5, minRing = 20
+    /// The largest reach: distances are kept in a byte.
+    public static let maxReach = 200
+
+    /// A step across slices, in in-plane voxels: the slice spacing over the in-plane spacing,
+    /// rounded (at least 1). The reach is then about as many millimetres across slices as
+    /// within them; slices thicker than `reach` in-plane voxels are not reached.
+    static func sliceStep(spacing: [Double]) -> Int {
+        let inPlane = (spacing[0] + spacing[1]) / 2
+        guard inPlane > 0, spacing[2].isFinite, spacing[2] > 0 else { return Int(UInt8.max) }
+        return max(1, Int(min(spacing[2] / inPlane, Double(UInt8.max)).rounded()))
+    }
 
     /// Grows the lesions (26-connected components of 2) of `labels` (x fastest, shape
-    /// [nx, ny, nz]) slice by slice. `plane(k, buffer)` writes slice k's CT values.
+    /// [nx, ny, nz], voxel `spacing` in mm). `plane(k, buffer)` writes slice k's CT values.
     /// - the CT is smoothed with a 3×3 in-plane mean (edges repeated, as scipy's
     ///   `uniform_filter` does for size 3), so a voxel's noise does not decide alone;
+    /// - distances are city-block steps: one per in-plane neighbour, `sliceStep` per slice;
     /// - a lesion's value is the median over its core (its voxels whose four in-plane
     ///   neighbours are in it), the liver's the median over the voxels labelled 1 or 2 that
-    ///   lie `ringGap`…`reach + ringGap` voxels from it, each voxel counted for the nearest
-    ///   lesion;
-    /// - a liver voxel (1) within `reach` voxels of a lesion becomes 2 when its smoothed value
-    ///   is nearer the lesion's median than the liver's, and an 8-connected in-plane path of
-    ///   such voxels joins it to that lesion.
-    public static func apply(_ labels: inout [UInt8], shape: [Int], reach: Int = defaultReach,
+    ///   lie `ringGap`…`reach + ringGap` from it in its slices, each voxel counted for the
+    ///   nearest lesion;
+    /// - a liver voxel (1) within `reach` of a lesion becomes 2 when its smoothed value is
+    ///   nearer the lesion's median than the liver's, and a 26-connected path of such voxels
+    ///   joins it to a lesion.
+    /// Growing across slices matters because B decides slice by slice: a lesion's first and
+    /// last slices are where its probability is lowest (docs/experiments.md, session 18).
+    public static func apply(_ labels: inout [UInt8], shape: [Int], spacing: [Double], reach: Int = defaultReach,
                              plane: (Int, UnsafeMutableBufferPointer<Float>) -> Void) {
         guard reach > 0 else { return }
-        let (nx, ny) = (shape[0], shape[1]), n = nx * ny
+        precondition(reach <= maxReach, "LesionRefinement: reach \(reach) must be at most \(maxReach)")
+        let (nx, ny, nz) = (shape[0], shape[1], shape[2]), n = nx * ny
         let lesions = labels.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: shape) }
         guard lesions.count > 0 else { return }
-        // The lesions' voxels by slice: (index in the slice, lesion 1-based).
-        var bySlice: [Int: [(Int, Int32)]] = [:]
-        lesions.forEachVoxel(shape: shape) { c, idx in bySlice[idx / n, default: []].append((idx % n, Int32(c))) }
-        let slices = bySlice.keys.sorted()
+        var seeds: [(Int, Int32)] = []
+        lesions.forEachVoxel(shape: shape) { c, idx in seeds.append((idx, Int32(c))) }
         var ct = [Float](repeating: 0, count: n), smooth = [Float](repeating: 0, count: n)
         func smoothed(_ k: Int) {
             ct.withUnsafeMutableBufferPointer { plane(k, $0) }
@@ -56,43 +70,52 @@ public enum LesionRefinement {
                 }
             }
         }
+        // The medians in the lesion's own slices: the next slice holds its continuation (tumor
+        // the liver's median must not take in) as near as the liver beside it.
         var core = [[Float]](repeating: [], count: lesions.count), ring = core
-        for k in slices {
+        let inPlane = Nearest(seeds, nx: nx, ny: ny, nz: nz, sliceStep: reach + ringGap + 1, depth: reach + ringGap)
+        for k in inPlane.slices {
             smoothed(k)
-            let near = Nearest(bySlice[k]!, nx: nx, ny: ny, depth: reach + ringGap)
-            let base = k * n
-            func isLesion(_ q: Int, _ c: Int32) -> Bool { near.distance[q] == 0 && near.owner[q] == c }
-            for (j, c) in bySlice[k]! {
-                let (x, y) = (j % nx, j / nx)
-                if x > 0 && x < nx - 1 && y > 0 && y < ny - 1
-                    && isLesion(j - 1, c) && isLesion(j + 1, c) && isLesion(j - nx, c) && isLesion(j + nx, c) {
-                    core[Int(c) - 1].append(smooth[j])
+            let (distance, owner) = (inPlane.distance[k]!, inPlane.owner[k]!), base = k * n
+            func isLesion(_ q: Int, _ c: Int32) -> Bool { distance[q] == 0 && owner[q] == c }
+            for j in 0..<n {
+                let d = Int(distance[j]), c = owner[j]
+                if d == 0 {
+                    let (x, y) = (j % nx, j / nx)
+                    if x > 0 && x < nx - 1 && y > 0 && y < ny - 1
+                        && isLesion(j - 1, c) && isLesion(j + 1, c) && isLesion(j - nx, c) && isLesion(j + nx, c) {
+                        core[Int(c) - 1].append(smooth[j])
+                    }
+                } else if d >= ringGap && d <= reach + ringGap && labels[base + j] >= 1 {
+                    ring[Int(c) - 1].append(smooth[j])
                 }
-            }
-            for j in 0..<n where near.distance[j] >= ringGap && near.distance[j] <= reach + ringGap && labels[base + j] >= 1 {
-                ring[Int(near.owner[j]) - 1].append(smooth[j])
             }
         }
         let medians: [(lesion: Float, liver: Float)?] = zip(core, ring).map { c, r in
             c.count < minCore || r.count < minRing ? nil : (median(c), median(r))
         }
         guard medians.contains(where: { $0 != nil }) else { return }
-        for k in slices {
+        // The voxels that may join, slice by slice; then a flood from the lesions through them.
+        let near = Nearest(seeds, nx: nx, ny: ny, nz: nz, sliceStep: sliceStep(spacing: spacing), depth: reach)
+        var joins = [[Bool]?](repeating: nil, count: nz)
+        for k in near.slices {
             smoothed(k)
-            let near = Nearest(bySlice[k]!, nx: nx, ny: ny, depth: reach)
-            let base = k * n
-            func joins(_ j: Int) -> Bool {
-                guard (1...reach).contains(near.distance[j]), labels[base + j] == 1, let m = medians[Int(near.owner[j]) - 1] else { return false }
+            let (distance, owner) = (near.distance[k]!, near.owner[k]!), base = k * n
+            joins[k] = (0..<n).map { j in
+                let d = Int(distance[j])
+                guard d >= 1 && d <= reach, labels[base + j] == 1, let m = medians[Int(owner[j]) - 1] else { return false }
                 return abs(smooth[j] - m.lesion) < abs(smooth[j] - m.liver)
             }
-            // Flood from the lesions' voxels through the voxels that join their nearest lesion.
-            var stack = bySlice[k]!.map { $0.0 }
-            while let j = stack.popLast() {
-                let (x, y) = (j % nx, j / nx)
+        }
+        var stack = seeds.map { $0.0 }
+        while let g = stack.popLast() {
+            let (k, j) = (g / n, g % n), (x, y) = (j % nx, j / nx)
+            for dz in -1...1 where k + dz >= 0 && k + dz < nz {
+                guard let candidates = joins[k + dz] else { continue }
                 for dy in -1...1 where y + dy >= 0 && y + dy < ny {
                     for dx in -1...1 where x + dx >= 0 && x + dx < nx {
-                        let q = j + dy * nx + dx
-                        if joins(q) { labels[base + q] = 2; stack.append(q) }
+                        let q = j + dy * nx + dx, gq = (k + dz) * n + q
+                        if candidates[q] && labels[gq] == 1 { labels[gq] = 2; stack.append(gq) }
                     }
                 }
             }
@@ -104,26 +127,47 @@ public enum LesionRefinement {
         return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
     }
 
-    /// In-plane city-block distance (4-connected steps) to the nearest lesion voxel of a
-    /// slice, up to `depth` (farther: Int.max), and that lesion (0 beyond `depth`).
+    /// City-block distance to the nearest lesion voxel (an in-plane step 1, a step across
+    /// slices `sliceStep`), up to `depth` (farther: `UInt8.max`), and that lesion (0 beyond
+    /// `depth`). Kept only for the slices within `depth` of a lesion (`slices`): a volume's
+    /// worth would be five bytes a voxel. Dial's bucket queue, as the steps are small integers.
     struct Nearest {
-        var distance: [Int], owner: [Int32]
-        init(_ seeds: [(Int, Int32)], nx: Int, ny: Int, depth: Int) {
-            distance = [Int](repeating: .max, count: nx * ny)
-            owner = [Int32](repeating: 0, count: nx * ny)
-            var front: [Int] = []
-            for (j, c) in seeds { distance[j] = 0; owner[j] = c; front.append(j) }
-            var d = 0
-            while !front.isEmpty && d < depth {
-                d += 1
-                var next: [Int] = []
-                for j in front {
-                    let (x, y) = (j % nx, j / nx)
-                    for (q, ok) in [(j - 1, x > 0), (j + 1, x < nx - 1), (j - nx, y > 0), (j + nx, y < ny - 1)] where ok && distance[q] == .max {
-                        distance[q] = d; owner[q] = owner[j]; next.append(q)
+        var distance: [[UInt8]?], owner: [[Int32]?]
+        var slices: [Int] { distance.indices.filter { distance[$0] != nil } }
+
+        init(_ seeds: [(Int, Int32)], nx: Int, ny: Int, nz: Int, sliceStep: Int, depth: Int) {
+            precondition(depth < Int(UInt8.max), "LesionRefinement: depth \(depth) must be below \(UInt8.max)")
+            let n = nx * ny
+            distance = Array(repeating: nil, count: nz)
+            owner = Array(repeating: nil, count: nz)
+            var buckets = [[Int]](repeating: [], count: depth + 1)
+            func relax(_ g: Int, _ d: Int, _ c: Int32) {
+                let (k, j) = (g / n, g % n)
+                if distance[k] == nil { distance[k] = [UInt8](repeating: .max, count: n); owner[k] = [Int32](repeating: 0, count: n) }
+                guard d < Int(distance[k]![j]) else { return }
+                distance[k]![j] = UInt8(d); owner[k]![j] = c
+                buckets[d].append(g)
+            }
+            for (g, c) in seeds { relax(g, 0, c) }
+            for d in 0...depth {
+                var i = 0
+                while i < buckets[d].count {
+                    let g = buckets[d][i]
+                    i += 1
+                    let (k, j) = (g / n, g % n)
+                    guard Int(distance[k]![j]) == d else { continue }
+                    let c = owner[k]![j], (x, y) = (j % nx, j / nx)
+                    if d + 1 <= depth {
+                        if x > 0 { relax(g - 1, d + 1, c) }
+                        if x < nx - 1 { relax(g + 1, d + 1, c) }
+                        if y > 0 { relax(g - nx, d + 1, c) }
+                        if y < ny - 1 { relax(g + nx, d + 1, c) }
+                    }
+                    if d + sliceStep <= depth {
+                        if k > 0 { relax(g - n, d + sliceStep, c) }
+                        if k < nz - 1 { relax(g + n, d + sliceStep, c) }
                     }
                 }
-                front = next
             }
         }
     }

@@ -240,7 +240,7 @@ public final class Predictor {
         PostProcessing.lesions(&labels, shape: canon.shape, minML: minLesionML, minSlices: minLesionSlices, voxelML: voxelML)
         // The cascade's liver was cleaned before B, and lesions lie inside it.
         if model.kind == .oneStep { PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius) }
-        LesionRefinement.apply(&labels, shape: canon.shape, reach: lesionReach) { k, out in volume.plane(k, of: reo, into: out) }
+        LesionRefinement.apply(&labels, shape: canon.shape, spacing: canon.spacing, reach: lesionReach) { k, out in volume.plane(k, of: reo, into: out) }
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
         let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }
         let tumorVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }

@@ -28,7 +28,7 @@ struct SegmentCommand: ParsableCommand {
     var minLesionSlices: Int?
     @Option(help: "Before network B looks at the cascade's liver, close it slice by slice with a disk of this radius (mm), so lesions the liver network cut off at the surface are inside (0: not closed).")
     var liverClosingMm: Double = LiverClosing.defaultRadiusMM
-    @Option(help: "Found lesions grow up to this many voxels (in-plane) over the liver where the CT is nearer the lesion's value than the liver's (0: the networks' lesions as they are).")
+    @Option(help: "Found lesions grow up to this many in-plane voxels (and as many millimetres into the slices next to them) over the liver where the CT is nearer the lesion's value than the liver's (0: the networks' lesions as they are).")
     var lesionReach: Int = LesionRefinement.defaultReach
     @Option(help: "DICOM series to read when the folder holds several.") var series: String?
     @Option(help: "Slices per batch through the networks (1: the least memory, no slower on 2 cores than larger batches).") var batch: Int = 1
@@ -59,7 +59,9 @@ struct SegmentCommand: ParsableCommand {
             guard minLesionSlices >= 1 else { throw ValidationError("--min-lesion-slices must be ≥ 1, got \(minLesionSlices)") }
             predictor.minLesionSlices = minLesionSlices
         }
-        guard lesionReach >= 0 else { throw ValidationError("--lesion-reach must be ≥ 0, got \(lesionReach)") }
+        guard (0...LesionRefinement.maxReach).contains(lesionReach) else {
+            throw ValidationError("--lesion-reach must be 0…\(LesionRefinement.maxReach), got \(lesionReach)")
+        }
         predictor.lesionReach = lesionReach
         guard liverClosingMm >= 0 && liverClosingMm.isFinite else { throw ValidationError("--liver-closing-mm must be ≥ 0, got \(liverClosingMm)") }
         predictor.liverClosingMM = liverClosingMm

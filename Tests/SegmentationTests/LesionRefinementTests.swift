@@ -21,7 +21,7 @@ import Testing
 
     static func refine(_ s: (labels: [UInt8], ct: [Float]), reach: Int) -> [UInt8] {
         var labels = s.labels
-        LesionRefinement.apply(&labels, shape: [side, side, 1], reach: reach) { k, out in
+        LesionRefinement.apply(&labels, shape: [side, side, 1], spacing: [1, 1, 1], reach: reach) { k, out in
             #expect(k == 0)
             _ = out.update(from: s.ct)
         }
@@ -63,6 +63,43 @@ import Testing
         for y in 5...14 { for x in 5...14 where !(x == 5 && [5, 14].contains(y)) { expected.insert([x, y]) } }
         #expect(Self.tumor(out) == expected)
         for i in s.labels.indices where s.labels[i] == 0 { #expect(out[i] == 0) }
+    }
+
+    /// Three slices of `slice(darkBlock: false)`'s CT (the 10×10 lesion in each) with B's 6×6
+    /// in the middle one only, refined at reach 3. The middle slice grows as in 2-D. A step
+    /// across slices costs the slice spacing in in-plane voxels:
+    /// - 3 mm slices of 1 mm voxels: 3 steps, so in the outer slices only the voxels over B's
+    ///   6×6 are in reach; their 3×3 means are 40 and they join;
+    /// - 2 mm: 2 steps, so the outer slices reach 1 voxel further: the 8×8 at 6…13 without
+    ///   its corners (2 + 2 steps), 60 voxels, all with means of 40;
+    /// - 4 mm: beyond reach; the outer slices stay liver.
+    @Test func growsIntoTheNextSlicesAsFarInMillimetres() {
+        let s = Self.slice(darkBlock: false), n = Self.side * Self.side
+        func refine(sliceMM: Double) -> [[UInt8]] {
+            var labels = s.labels.map { $0 == 2 ? 1 : $0 } + s.labels + s.labels.map { $0 == 2 ? 1 : $0 }
+            LesionRefinement.apply(&labels, shape: [Self.side, Self.side, 3], spacing: [1, 1, sliceMM], reach: 3) { _, out in
+                _ = out.update(from: s.ct)
+            }
+            return (0..<3).map { Array(labels[($0 * n)..<(($0 + 1) * n)]) }
+        }
+        let middle = Self.refine(s, reach: 3)
+        func square(_ r: ClosedRange<Int>, corners: Bool) -> Set<[Int]> {
+            var out = Set<[Int]>()
+            for y in r { for x in r where corners || !([r.lowerBound, r.upperBound].contains(x) && [r.lowerBound, r.upperBound].contains(y)) { out.insert([x, y]) } }
+            return out
+        }
+        for (mm, outer) in [(3.0, square(7...12, corners: true)), (2.0, square(6...13, corners: false)), (4.0, Set<[Int]>())] {
+            let out = refine(sliceMM: mm)
+            #expect(out[1] == middle, "\(mm) mm: the middle slice")
+            #expect(Self.tumor(out[0]) == outer && Self.tumor(out[2]) == outer, "\(mm) mm: the outer slices")
+        }
+    }
+
+    /// A step across slices: the slice spacing in mean in-plane voxels, rounded, at least 1.
+    @Test func sliceStepIsTheSpacingInInPlaneVoxels() {
+        #expect(LesionRefinement.sliceStep(spacing: [1.63, 1.63, 5]) == 3)
+        #expect(LesionRefinement.sliceStep(spacing: [0.7, 0.8, 0.5]) == 1)
+        #expect(LesionRefinement.sliceStep(spacing: [0.75, 0.75, 5]) == 7)
     }
 
     /// Reach 0, no lesion, or a lesion too small for a core: the labels are returned unchanged.
