@@ -381,8 +381,8 @@ public final class Trainer {
             return (o[0], o[1], o[2])
         }
         let tumorWeighting: BinaryWeighting = p.stage2 ? c.tumorWeighting : .none
-        func binaryLoss(_ z: Variable, _ y: Tensor, _ w: BinaryWeighting, pixelWeights: Tensor? = nil) -> Variable {
-            let ce = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: w, pixelWeights: pixelWeights)
+        func binaryLoss(_ z: Variable, _ y: Tensor, _ w: BinaryWeighting, pixelWeights: Tensor? = nil, focusing: Float = 0) -> Variable {
+            let ce = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: w, pixelWeights: pixelWeights, focusing: focusing)
             guard let d = c.diceWeight, d > 0 else { return ce }
             return Ops.add(ce, Ops.scale(Losses.softDice(logits: z, targets: y), d))
         }
@@ -407,7 +407,7 @@ public final class Trainer {
                 (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             }
             let z = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
-            loss = binaryLoss(z, tumor * mask, tumorWeighting)
+            loss = binaryLoss(z, tumor * mask, tumorWeighting, focusing: c.tumorFocusing ?? 0)
         case .joint:
             // Eq. 2.1: B's input is built from A's current output; the threshold blocks
             // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
@@ -416,7 +416,7 @@ public final class Trainer {
             let v = model.tumorView(hu: model.tumorSlices(b.liverInput), mask: model.mask(fromLiverLogits: za.value), also: [b.tumor], softOthers: b.soft)
             let (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             let zb = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
-            loss = Losses.joint(binaryLoss(za, b.liver, .none, pixelWeights: liverWeights()), binaryLoss(zb, tumor * mask, tumorWeighting), c: c.jointC)
+            loss = Losses.joint(binaryLoss(za, b.liver, .none, pixelWeights: liverWeights()), binaryLoss(zb, tumor * mask, tumorWeighting, focusing: c.tumorFocusing ?? 0), c: c.jointC)
         }
         if lossScaleForTesting != 1 { loss = Ops.scale(loss, lossScaleForTesting) }
         return loss

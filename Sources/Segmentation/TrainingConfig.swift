@@ -63,6 +63,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// phantoms A left out 7–11 % of the voxels of lesions of 100 voxels or more against
     /// 3.2–3.5 % of the liver's other voxels (docs/experiments.md, session 15).
     public var liverTumorWeight: Float?
+    /// Network B's cross-entropy becomes the focal loss with this γ (`Losses.binaryCrossEntropy`,
+    /// `focusing`), in both of its stages: B finds the well-contrasted lesions inside the liver
+    /// and misses the faint ones and those under the capsule, whose pixels the many easy ones
+    /// outweigh. nil/0: the plain cross-entropy, as the seed.
+    public var tumorFocusing: Float?
     /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
     /// random ones. nil/false: random, as the seed.
     public var tumorInitFromLiver: Bool?
@@ -210,6 +215,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                 throw SegmentationError("--tumor-init-from-liver copies A's weights, so B needs A's \(filters) filters, not \(f)")
             }
         }
+        if let g = tumorFocusing, !(g >= 0 && g.isFinite) { throw SegmentationError("the tumor network's focal γ must be ≥ 0, got \(g)") }
         if let w = liverTumorWeight, !(w > 0 && w.isFinite) { throw SegmentationError("the liver network's tumor weight must be > 0, got \(w)") }
         if let q = tumorPatch, !(q > 0 && q <= size && q % (1 << depth) == 0) {
             throw SegmentationError("tumor patch \(q) must be a positive multiple of 2^depth = \(1 << depth) no larger than the size \(size)")

@@ -48,6 +48,7 @@ struct TrainCommand: ParsableCommand {
     var tumorCrop: String?
     @Option(help: "Add this weight × soft Dice to the liver and tumor networks' cross-entropy (cascade, joint).") var diceWeight: Float?
     @Option(help: "The liver network's cross-entropy weighs tumor pixels this many times a liver pixel (cascade, joint; default 1).") var liverTumorWeight: Float?
+    @Option(help: "The tumor network's loss is the focal loss with this γ (cascade, joint; 0: plain cross-entropy, the default).") var tumorFocalGamma: Float?
     @Flag(help: "The cascade's tumor network ends as the mean of its weights after each epoch of its last phase (stochastic weight averaging).") var averageTumorWeights = false
     @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
     @Option(help: "Share of the tumor network's training slices drawn from slices with tumor (0…1; default: as they come).") var tumorSliceShare: Double?
@@ -112,6 +113,7 @@ struct TrainCommand: ParsableCommand {
             if let liverTumorWeight { c.liverTumorWeight = liverTumorWeight }
             if tumorInitFromLiver { c.tumorInitFromLiver = true }
             if averageTumorWeights { c.averageTumorWeights = true }
+            if let tumorFocalGamma { c.tumorFocusing = tumorFocalGamma }
             if let tumorSliceShare { c.tumorSliceShare = tumorSliceShare }
             if let liverContext { c.liverContext = liverContext }
             if let tumorPatch { c.tumorPatch = tumorPatch }

@@ -23,6 +23,24 @@ import Tensor
     @Test func balancedBCE() {
         check("balanced_bce", { Losses.binaryCrossEntropy(logits: $0, targets: fx.tensors["target.binary"]!, weighting: .balanced) }, binary: true)
     }
+    @Test func focal() {
+        check("focal_g2", { Losses.binaryCrossEntropy(logits: $0, targets: fx.tensors["target.binary"]!, focusing: 2) }, binary: true)
+        check("focal_g2_a0.3", { Losses.binaryCrossEntropy(logits: $0, targets: fx.tensors["target.binary"]!, weighting: .alpha(0.3), focusing: 2) }, binary: true)
+        check("focal_g1.5_coverage", { Losses.binaryCrossEntropy(logits: $0, targets: fx.tensors["target.coverage"]!, focusing: 1.5) }, binary: true)
+    }
+
+    /// The focusing term by hand for z = (0, 3), y = (1, 0), γ = 2: p = (1/2, 0.952574), so
+    /// the terms are (1 − 1/2)² · log 2 = 0.173287 and 0.952574² · softplus(3) = 0.907397 ·
+    /// 3.048587 = 2.766280, against log 2 and softplus(3) unfocused: the half-right pixel keeps
+    /// a quarter of its term, the confidently wrong one 91 % of it.
+    @Test func focusingScalesEachTermByHowWrongItIs() {
+        let z = Variable(Tensor(shape: [1, 1, 1, 2], values: [0, 3]), requiresGrad: true)
+        let y = Tensor(shape: [1, 1, 1, 2], values: [1, 0])
+        let l = Losses.binaryCrossEntropy(logits: z, targets: y, focusing: 2)
+        #expect(abs(Double(l.value[flat: 0]) - (0.173287 + 2.766280) / 2) < 1e-5)
+        #expect(Losses.binaryCrossEntropy(logits: z, targets: y, focusing: 0).value[flat: 0] == Losses.binaryCrossEntropy(logits: z, targets: y).value[flat: 0])
+    }
+
     @Test func dice() { check("dice", { Losses.softDice(logits: $0, targets: fx.tensors["target.binary"]!) }, binary: true) }
     @Test func ce() { check("ce", { Losses.crossEntropy(logits: $0, labels: fx.tensors["target.multi"]!) }, binary: false) }
     @Test func balancedCE() {

@@ -49,8 +49,14 @@ public enum Losses {
     /// independent of the image size, as Keras' loss does.)
     /// −mean[w1 · y · log σ(z) + w0 · (1 − y) · log(1 − σ(z))]
     /// `pixelWeights` (same shape as `y`) multiplies each pixel's term on top of the class weights.
+    /// `focusing` γ > 0 makes it the focal loss of Lin et al. (2017): each term is scaled by how
+    /// wrong the pixel still is, −[w1 · y · (1 − p)^γ · log p + w0 · (1 − y) · p^γ · log(1 − p)],
+    /// so the many pixels the network already gets right stop outweighing the few it misses.
+    /// For 0/1 targets it is torchvision's `sigmoid_focal_loss`; coverage targets weigh each
+    /// side by its own share.
     public static func binaryCrossEntropy(logits z: Variable, targets y: Tensor, weighting: BinaryWeighting = .none,
-                                          pixelWeights: Tensor? = nil) -> Variable {
+                                          pixelWeights: Tensor? = nil, focusing gamma: Float = 0) -> Variable {
+        precondition(gamma >= 0, "binaryCrossEntropy: focusing γ must be ≥ 0, got \(gamma)")
         checkBinary(z, y, op: "binaryCrossEntropy")
         precondition(pixelWeights == nil || pixelWeights!.shape == y.shape, "binaryCrossEntropy: pixel weights \(pixelWeights!.shape) must match targets \(y.shape)")
         let wp = pixelWeights?.readPointer
@@ -69,9 +75,19 @@ public enum Losses {
             for i in 0..<hw {
                 let zi = zp[o + i], yi = yp[o + i], wi = wp?[o + i] ?? 1
                 // −log σ(z) = softplus(−z);  −log(1 − σ(z)) = softplus(z)
-                part += Double(wi * (w1 * yi * softplus(-zi) + w0 * (1 - yi) * softplus(zi)))
                 let p = zi >= 0 ? 1 / (1 + expf(-zi)) : expf(zi) / (1 + expf(zi))
-                gp[o + i] = wi * (w1 * yi * (p - 1) + w0 * (1 - yi) * p) / total
+                if gamma == 0 {
+                    part += Double(wi * (w1 * yi * softplus(-zi) + w0 * (1 - yi) * softplus(zi)))
+                    gp[o + i] = wi * (w1 * yi * (p - 1) + w0 * (1 - yi) * p) / total
+                } else {
+                    // d/dz of −(1 − p)^γ log p = γ p (1 − p)^γ log p − (1 − p)^(γ+1), and of
+                    // −p^γ log(1 − p) = p^(γ+1) − γ p^γ (1 − p) log(1 − p).
+                    let q = zi >= 0 ? expf(-zi) / (1 + expf(-zi)) : 1 / (1 + expf(zi))   // 1 − p without cancellation
+                    let lp = -softplus(-zi), lq = -softplus(zi)
+                    let fq = powf(q, gamma), fp = powf(p, gamma)
+                    part += Double(wi * (w1 * yi * fq * -lp + w0 * (1 - yi) * fp * -lq))
+                    gp[o + i] = wi * (w1 * yi * (gamma * p * fq * lp - fq * q) + w0 * (1 - yi) * (fp * p - gamma * fp * q * lq)) / total
+                }
             }
             loss += part
         }
