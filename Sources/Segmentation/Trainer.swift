@@ -328,13 +328,21 @@ public final class Trainer {
         let batchSize = p.nets == .liver ? c.liverBatchSize ?? c.batchSize : c.batchSize
         let order = Self.epochOrder(withLiver.count >= batchSize ? withLiver : Array(0..<data.count), cap: c.maxSlicesPerEpoch,
                                     tumorShare: p.nets == .liver ? nil : c.tumorSliceShare, hasTumor: data.hasTumor, rng: &rng)
+        return try runSteps(order, of: data, phase: p, batchSize: batchSize, optimizer: optimizer!, epoch: e,
+                            label: "epoch \(e + 1)/\(manifest.totalEpochs) \(p.name)", rng: &rng)
+    }
+
+    /// One epoch's steps over `order` (slices of `data`) in batches, with `optimizer`; the mean loss.
+    func runSteps(_ order: [Int], of data: SliceDataset, phase p: Phase, batchSize: Int, optimizer: Optimizer, epoch e: Int,
+                  label: String, rng: inout SeededRNG) throws -> Double {
+        let c = manifest.training
         let steps = (order.count + batchSize - 1) / batchSize
-        let bar = quiet ? nil : ProgressBar(total: steps, label: "epoch \(e + 1)/\(manifest.totalEpochs) \(p.name)")
+        let bar = quiet ? nil : ProgressBar(total: steps, label: label)
         var total = 0.0
         let schedule: LearningRateSchedule = c.learningRateSchedule == "poly" ? .polynomial(total: steps * p.epochs, power: 0.9) : .constant
         let firstStep = phase(of: e).1 * steps
         for s in 0..<steps {
-            optimizer!.learningRate = schedule.rate(base: p.learningRate, at: firstStep + s)
+            optimizer.learningRate = schedule.rate(base: p.learningRate, at: firstStep + s)
             let idx = Array(order[(s * batchSize)..<min(order.count, (s + 1) * batchSize)])
             let batch = TrainingBatch(data, indices: idx, augmentation: c.augmentation, rng: &rng)
             let loss = step(batch, phase: p, rng: &rng)
@@ -345,7 +353,7 @@ public final class Trainer {
                                                          keptCheckpoint: manifest.epochsDone > 0 ? run.last.path : "(none yet: no epoch completed)")
             }
             loss.backward()
-            optimizer!.step()
+            optimizer.step()
             total += Double(v)
             bar?.advance(status: String(format: "loss %.4f", total / Double(s + 1)))
         }
@@ -472,9 +480,53 @@ public final class Trainer {
                 tumorTrainSet = try SliceDataset.tumorCrops(of: trainSet, cases: trainCases, model: model, batchSize: bs, trueLiver: true,
                                                             progressLabel: nil)
             }
+        } else if let k = manifest.training.tumorMaskFolds, k >= 2 {
+            try predictMasksCrossValidated(trainSet, folds: k)
         } else {
             predictMasks(trainSet)
         }
+    }
+
+    /// B's training masks M from networks A that never saw the slice's case
+    /// (`tumorMaskFolds`), as nnU-Net trains its cascade's second stage on cross-validated
+    /// predictions of the first: A's masks on its own training cases cut almost no lesion
+    /// (1 of their 14 lesions of 1 mL or more, against 16 of the test sets' 59), so B never
+    /// learns what a lesion under the capsule looks like once A has cut it
+    /// (docs/experiments.md, session 18). The training cases are dealt into `folds` groups; for
+    /// each, a fresh A trains the liver phase on the others (its last epoch is used) and
+    /// predicts the group's masks. A itself, for `segment`, is the one trained on all of them.
+    func predictMasksCrossValidated(_ data: SliceDataset, folds k: Int) throws {
+        let c = manifest.training, s = data.size, p = s * s
+        guard let liver = phases.first(where: { $0.nets == .liver }) else { return predictMasks(data) }
+        var rng = SeededRNG(seed: c.seed, stream: 90_000)
+        var cases = Array(Set(data.caseOfSlice)).sorted()
+        for i in stride(from: cases.count - 1, to: 0, by: -1) { cases.swapAt(i, rng.below(i + 1)) }
+        let foldOf = Dictionary(uniqueKeysWithValues: cases.enumerated().map { ($1, $0 % k) })
+        let kept = model.netA.namedVariables(prefix: "").map { ($0.1, $0.1.value) }
+        defer { for (v, value) in kept { v.value = value } }
+        var masks = [UInt8](repeating: 0, count: data.count * p)
+        let batchSize = c.liverBatchSize ?? c.batchSize
+        for f in 0..<k {
+            var fresh = c
+            fresh.seed = c.seed &+ 10_007 &* UInt64(f + 1)
+            for ((_, v), (_, w)) in zip(model.netA.namedVariables(prefix: ""), LiverTumorModel(fresh).netA.namedVariables(prefix: "")) { v.value = w.value }
+            let optimizer = makeOptimizer(liver)
+            let others = (0..<data.count).filter { foldOf[data.caseOfSlice[$0]] != f }
+            for e in 0..<liver.epochs {
+                var erng = SeededRNG(seed: c.seed, stream: 100_000 + 1_000 * UInt64(f) + UInt64(e))
+                model.netA.random = RandomSource(seed: fresh.seed &+ UInt64(e) &* 7_919)
+                let order = Self.epochOrder(others, cap: c.maxSlicesPerEpoch, tumorShare: nil, hasTumor: data.hasTumor, rng: &erng)
+                _ = try runSteps(order, of: data, phase: liver, batchSize: batchSize, optimizer: optimizer, epoch: e,
+                                 label: "liver net for B's masks, fold \(f + 1)/\(k), epoch \(e + 1)/\(liver.epochs)", rng: &erng)
+            }
+            let held = (0..<data.count).filter { foldOf[data.caseOfSlice[$0]] == f }
+            for start in stride(from: 0, to: held.count, by: c.batchSize * 2) {
+                let idx = Array(held[start..<min(held.count, start + c.batchSize * 2)])
+                let m = model.mask(fromLiverLogits: model.logitsA(data.stack(idx)))
+                for (n, i) in idx.enumerated() { for j in 0..<p { masks[i * p + j] = m[flat: n * p + j] > 0 ? 1 : 0 } }
+            }
+        }
+        data.predictedLiver = masks
     }
 
     /// The cascade's liver masks M for B's training slices, from the trained network A.

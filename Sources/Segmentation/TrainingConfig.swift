@@ -68,6 +68,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// and misses the faint ones and those under the capsule, whose pixels the many easy ones
     /// outweigh. nil/0: the plain cross-entropy, as the seed.
     public var tumorFocusing: Float?
+    /// The cascade's B learns on masks M from networks A trained on the other cases, in this
+    /// many folds of the training cases (`Trainer.predictMasksCrossValidated`), instead of A's
+    /// masks on its own training cases. nil/0/1: A's own, as the seed.
+    public var tumorMaskFolds: Int?
     /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
     /// random ones. nil/false: random, as the seed.
     public var tumorInitFromLiver: Bool?
@@ -214,6 +218,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             if f != filters && tumorInitFromLiver == true {
                 throw SegmentationError("--tumor-init-from-liver copies A's weights, so B needs A's \(filters) filters, not \(f)")
             }
+        }
+        if let k = tumorMaskFolds, k < 0 || (k >= 2 && (kind != .cascade || tumorCropFromScan == true)) {
+            throw SegmentationError("cross-validated masks for B need the cascade with B's crop cut from the model's slice, and 2 or more folds (0 or 1: off), got \(k)")
         }
         if let g = tumorFocusing, !(g >= 0 && g.isFinite) { throw SegmentationError("the tumor network's focal γ must be ≥ 0, got \(g)") }
         if let w = liverTumorWeight, !(w > 0 && w.isFinite) { throw SegmentationError("the liver network's tumor weight must be > 0, got \(w)") }

@@ -48,6 +48,7 @@ struct TrainCommand: ParsableCommand {
     var tumorCrop: String?
     @Option(help: "Add this weight × soft Dice to the liver and tumor networks' cross-entropy (cascade, joint).") var diceWeight: Float?
     @Option(help: "The liver network's cross-entropy weighs tumor pixels this many times a liver pixel (cascade, joint; default 1).") var liverTumorWeight: Float?
+    @Option(help: "The cascade's tumor network learns on liver masks from liver networks trained on the other training cases, in this many folds (2 or more; default: the liver network's own masks).") var tumorMaskFolds: Int?
     @Option(help: "The tumor network's loss is the focal loss with this γ (cascade, joint; 0: plain cross-entropy, the default).") var tumorFocalGamma: Float?
     @Flag(help: "The cascade's tumor network ends as the mean of its weights after each epoch of its last phase (stochastic weight averaging).") var averageTumorWeights = false
     @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
@@ -114,6 +115,7 @@ struct TrainCommand: ParsableCommand {
             if tumorInitFromLiver { c.tumorInitFromLiver = true }
             if averageTumorWeights { c.averageTumorWeights = true }
             if let tumorFocalGamma { c.tumorFocusing = tumorFocalGamma }
+            if let tumorMaskFolds { c.tumorMaskFolds = tumorMaskFolds }
             if let tumorSliceShare { c.tumorSliceShare = tumorSliceShare }
             if let liverContext { c.liverContext = liverContext }
             if let tumorPatch { c.tumorPatch = tumorPatch }

@@ -1,0 +1,63 @@
+import Foundation
+import NeuralNet
+import Testing
+@testable import Segmentation
+
+/// B learning on liver masks from networks A that never saw the case (`--tumor-mask-folds`).
+@Suite struct TumorMaskFoldsTests {
+    static func config() -> TrainingConfig {
+        var c = TinyDataset.config(.cascade)
+        c.tumorCropFromScan = false; c.tumorPatch = nil
+        c.tumorMaskFolds = 2
+        return c
+    }
+
+    @Test func foldsThatCannotWorkAreRefused() throws {
+        var c = Self.config()
+        try c.validate()
+        c.tumorMaskFolds = -1
+        #expect(throws: SegmentationError.self) { try c.validate() }
+        c.tumorMaskFolds = 2; c.tumorCropFromScan = true      // scan crops take A's masks their own way
+        #expect(throws: SegmentationError.self) { try c.validate() }
+        c.tumorCropFromScan = false; c.kind = .joint
+        #expect(throws: SegmentationError.self) { try c.validate() }
+        c.tumorMaskFolds = 1                                   // 0 and 1: off, for any model
+        try c.validate()
+    }
+
+    /// After the liver phase, B's masks come from the fold networks: they differ from A's own
+    /// masks of the same slices, and A (the network `segment` uses) is the liver phase's best
+    /// epoch, untouched by the fold networks' training.
+    @Test func bsMasksComeFromOtherNetworksAndALeavesUntouched() throws {
+        let data = TinyDataset.tempDir("maskfolds")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try TinyDataset.write(data, cases: 3)
+        let c = Self.config()
+        let t = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent("run"), quiet: true)
+        t.stopAfterEpochs = c.liverEpochs!
+        #expect(throws: TrainingInterruption.self) { try t.train() }
+        #expect(t.trainCases.count == 2)
+        try t.prepareTumorData()
+        let folded = try #require(t.trainSet.predictedLiver)
+        let best = try SafeTensors.read(t.run.bestLiver).tensors
+        let a = t.model.netA.namedVariables(prefix: "A")
+        #expect(a.count == best.count)
+        for (name, v) in a {
+            let same = best[name]?.scalars == v.value.scalars
+            #expect(same, "\(name) differs from the best liver epoch's")
+        }
+        t.predictMasks(t.trainSet)
+        let own = try #require(t.trainSet.predictedLiver)
+        #expect(folded.count == own.count && folded != own)
+    }
+
+    /// A run with fold masks trains, and stopped in B's first epoch then resumed (the fold
+    /// networks trained again) ends with the same weights as the run trained straight through.
+    @Test func aRunWithFoldMasksResumesToTheSameWeights() throws {
+        let data = TinyDataset.tempDir("maskfoldsresume")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try TinyDataset.write(data, cases: 3)
+        let c = Self.config()
+        _ = try TrainerTests.trainStraightAndResumed(data: data, config: c, stopAfter: c.liverEpochs! + 1)
+    }
+}
