@@ -496,15 +496,16 @@ public final class Trainer {
     /// each, a fresh A trains the liver phase on the others (its last epoch is used) and
     /// predicts the group's masks. A itself, for `segment`, is the one trained on all of them.
     func predictMasksCrossValidated(_ data: SliceDataset, folds k: Int) throws {
-        let c = manifest.training, s = data.size, p = s * s
+        let c = manifest.training
         guard let liver = phases.first(where: { $0.nets == .liver }) else { return predictMasks(data) }
         var rng = SeededRNG(seed: c.seed, stream: 90_000)
         var cases = Array(Set(data.caseOfSlice)).sorted()
         for i in stride(from: cases.count - 1, to: 0, by: -1) { cases.swapAt(i, rng.below(i + 1)) }
+        let k = min(k, cases.count)
         let foldOf = Dictionary(uniqueKeysWithValues: cases.enumerated().map { ($1, $0 % k) })
         let kept = model.netA.namedVariables(prefix: "").map { ($0.1, $0.1.value) }
         defer { for (v, value) in kept { v.value = value } }
-        var masks = [UInt8](repeating: 0, count: data.count * p)
+        var masks = [UInt8](repeating: 0, count: data.count * data.size * data.size)
         let batchSize = c.liverBatchSize ?? c.batchSize
         for f in 0..<k {
             var fresh = c
@@ -519,29 +520,29 @@ public final class Trainer {
                 _ = try runSteps(order, of: data, phase: liver, batchSize: batchSize, optimizer: optimizer, epoch: e,
                                  label: "liver net for B's masks, fold \(f + 1)/\(k), epoch \(e + 1)/\(liver.epochs)", rng: &erng)
             }
-            let held = (0..<data.count).filter { foldOf[data.caseOfSlice[$0]] == f }
-            for start in stride(from: 0, to: held.count, by: c.batchSize * 2) {
-                let idx = Array(held[start..<min(held.count, start + c.batchSize * 2)])
-                let m = model.mask(fromLiverLogits: model.logitsA(data.stack(idx)))
-                for (n, i) in idx.enumerated() { for j in 0..<p { masks[i * p + j] = m[flat: n * p + j] > 0 ? 1 : 0 } }
-            }
+            predictMasks(data, slices: (0..<data.count).filter { foldOf[data.caseOfSlice[$0]] == f }, into: &masks)
         }
         data.predictedLiver = masks
     }
 
     /// The cascade's liver masks M for B's training slices, from the trained network A.
     func predictMasks(_ data: SliceDataset) {
-        let s = data.size, p = s * s, bs = manifest.training.batchSize * 2
-        var masks = [UInt8](repeating: 0, count: data.count * p)
+        var masks = [UInt8](repeating: 0, count: data.count * data.size * data.size)
         let bar = quiet ? nil : ProgressBar(total: data.count, label: "liver masks for B     ")
-        for start in stride(from: 0, to: data.count, by: bs) {
-            let idx = Array(start..<min(data.count, start + bs))
-            let m = model.mask(fromLiverLogits: model.logitsA(data.stack(idx)))
-            for j in 0..<(idx.count * p) { masks[start * p + j] = m[flat: j] > 0 ? 1 : 0 }
-            bar?.advance(idx.count)
-        }
+        predictMasks(data, slices: Array(0..<data.count), into: &masks, bar: bar)
         bar?.finish()
         data.predictedLiver = masks
+    }
+
+    /// A's masks of `slices` of `data`, in batches, into their places in `masks`.
+    func predictMasks(_ data: SliceDataset, slices: [Int], into masks: inout [UInt8], bar: ProgressBar? = nil) {
+        let p = data.size * data.size, bs = manifest.training.batchSize * 2
+        for start in stride(from: 0, to: slices.count, by: bs) {
+            let idx = Array(slices[start..<min(slices.count, start + bs)])
+            let m = model.mask(fromLiverLogits: model.logitsA(data.stack(idx)))
+            for (n, i) in idx.enumerated() { for j in 0..<p { masks[i * p + j] = m[flat: n * p + j] > 0 ? 1 : 0 } }
+            bar?.advance(idx.count)
+        }
     }
 
     /// Validation predictions in batches. `liver` gets A's liver probability and the truth of
