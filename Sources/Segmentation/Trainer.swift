@@ -328,19 +328,21 @@ public final class Trainer {
         let batchSize = p.nets == .liver ? c.liverBatchSize ?? c.batchSize : c.batchSize
         let order = Self.epochOrder(withLiver.count >= batchSize ? withLiver : Array(0..<data.count), cap: c.maxSlicesPerEpoch,
                                     tumorShare: p.nets == .liver ? nil : c.tumorSliceShare, hasTumor: data.hasTumor, rng: &rng)
-        return try runSteps(order, of: data, phase: p, batchSize: batchSize, optimizer: optimizer!, epoch: e,
+        return try runSteps(order, of: data, phase: p, batchSize: batchSize, optimizer: optimizer!, epoch: e, epochInPhase: phase(of: e).1,
                             label: "epoch \(e + 1)/\(manifest.totalEpochs) \(p.name)", rng: &rng)
     }
 
-    /// One epoch's steps over `order` (slices of `data`) in batches, with `optimizer`; the mean loss.
+    /// One epoch's steps over `order` (slices of `data`) in batches, with `optimizer`; the mean
+    /// loss. `epochInPhase` places the steps on the phase's rate schedule; `epoch`, the run's,
+    /// is what a non-finite loss reports.
     func runSteps(_ order: [Int], of data: SliceDataset, phase p: Phase, batchSize: Int, optimizer: Optimizer, epoch e: Int,
-                  label: String, rng: inout SeededRNG) throws -> Double {
+                  epochInPhase: Int, label: String, rng: inout SeededRNG) throws -> Double {
         let c = manifest.training
         let steps = (order.count + batchSize - 1) / batchSize
         let bar = quiet ? nil : ProgressBar(total: steps, label: label)
         var total = 0.0
         let schedule: LearningRateSchedule = c.learningRateSchedule == "poly" ? .polynomial(total: steps * p.epochs, power: 0.9) : .constant
-        let firstStep = phase(of: e).1 * steps
+        let firstStep = epochInPhase * steps
         for s in 0..<steps {
             optimizer.learningRate = schedule.rate(base: p.learningRate, at: firstStep + s)
             let idx = Array(order[(s * batchSize)..<min(order.count, (s + 1) * batchSize)])
@@ -389,6 +391,7 @@ public final class Trainer {
             return (o[0], o[1], o[2])
         }
         let tumorWeighting: BinaryWeighting = p.stage2 ? c.tumorWeighting : .none
+        func tumorLoss(_ z: Variable, _ y: Tensor) -> Variable { binaryLoss(z, y, tumorWeighting, focusing: c.tumorFocusing ?? 0) }
         func binaryLoss(_ z: Variable, _ y: Tensor, _ w: BinaryWeighting, pixelWeights: Tensor? = nil, focusing: Float = 0) -> Variable {
             let ce = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: w, pixelWeights: pixelWeights, focusing: focusing)
             guard let d = c.diceWeight, d > 0 else { return ce }
@@ -415,7 +418,7 @@ public final class Trainer {
                 (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             }
             let z = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
-            loss = binaryLoss(z, tumor * mask, tumorWeighting, focusing: c.tumorFocusing ?? 0)
+            loss = tumorLoss(z, tumor * mask)
         case .joint:
             // Eq. 2.1: B's input is built from A's current output; the threshold blocks
             // gradients from L_B into A (M is a step function), so A learns from c·L_A alone
@@ -424,7 +427,7 @@ public final class Trainer {
             let v = model.tumorView(hu: model.tumorSlices(b.liverInput), mask: model.mask(fromLiverLogits: za.value), also: [b.tumor], softOthers: b.soft)
             let (hu, mask, tumor) = patches(v.hu, v.mask, v.others[0])
             let zb = model.netB!(Variable(model.tumorInput(hu, mask: mask)), training: true)
-            loss = Losses.joint(binaryLoss(za, b.liver, .none, pixelWeights: liverWeights()), binaryLoss(zb, tumor * mask, tumorWeighting, focusing: c.tumorFocusing ?? 0), c: c.jointC)
+            loss = Losses.joint(binaryLoss(za, b.liver, .none, pixelWeights: liverWeights()), tumorLoss(zb, tumor * mask), c: c.jointC)
         }
         if lossScaleForTesting != 1 { loss = Ops.scale(loss, lossScaleForTesting) }
         return loss
@@ -517,8 +520,8 @@ public final class Trainer {
                 var erng = SeededRNG(seed: c.seed, stream: 100_000 + 1_000 * UInt64(f) + UInt64(e))
                 model.netA.random = RandomSource(seed: fresh.seed &+ UInt64(e) &* 7_919)
                 let order = Self.epochOrder(others, cap: c.maxSlicesPerEpoch, tumorShare: nil, hasTumor: data.hasTumor, rng: &erng)
-                _ = try runSteps(order, of: data, phase: liver, batchSize: batchSize, optimizer: optimizer, epoch: e,
-                                 label: "liver net for B's masks, fold \(f + 1)/\(k), epoch \(e + 1)/\(liver.epochs)", rng: &erng)
+                _ = try runSteps(order, of: data, phase: liver, batchSize: batchSize, optimizer: optimizer, epoch: manifest.epochsDone,
+                                 epochInPhase: e, label: "liver net for B's masks, fold \(f + 1)/\(k), epoch \(e + 1)/\(liver.epochs)", rng: &erng)
             }
             predictMasks(data, slices: (0..<data.count).filter { foldOf[data.caseOfSlice[$0]] == f }, into: &masks)
         }
