@@ -90,7 +90,7 @@ public final class Trainer {
             all = [Phase(name: "one-step", nets: .oneStep, epochs: c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
                    Phase(name: "one-step-balanced", nets: .oneStep, epochs: c.stage2Epochs, learningRate: c.learningRate2, stage2: true)]
         case .cascade:
-            all = [Phase(name: "liver", nets: .liver, epochs: c.liverEpochs ?? c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
+            all = [Phase(name: "liver", nets: .liver, epochs: c.liverFrom == nil ? c.liverEpochs ?? c.stage1Epochs : 0, learningRate: c.learningRate1, stage2: false),
                    Phase(name: "tumor", nets: .tumor, epochs: c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
                    Phase(name: "tumor-weighted", nets: .tumor, epochs: c.stage2Epochs, learningRate: c.learningRate2, stage2: true)]
         case .joint:
@@ -117,7 +117,16 @@ public final class Trainer {
         let trainNames = Array(names.dropFirst(nVal)).sorted { $0.compare($1, options: .numeric) == .orderedAscending }
         var m = ModelManifest(training: config, data: data.path, trainCases: trainNames, validationCases: valNames)
         m.totalEpochs = phases(config).reduce(0) { $0 + $1.epochs }
-        return try Trainer(run: run, manifest: m, cases: cases, quiet: quiet, isNew: true)
+        // A taken from another run comes with the threshold chosen on that run's validation
+        // cases, which A never trained on; this run's may include A's training cases.
+        let liver = try config.liverFrom.map { try TrainedLiverNetwork.load($0, for: config) }
+        if let (_, source) = liver { m.liverThreshold = source.liverThreshold }
+        let trainer = try Trainer(run: run, manifest: m, cases: cases, quiet: quiet, isNew: true)
+        if let (model, _) = liver {
+            for ((_, to), (_, from)) in zip(trainer.model.netA.namedVariables(prefix: ""), model.netA.namedVariables(prefix: "")) { to.value = from.value }
+            try Checkpoint.save(ModelVariables(trainer.model, onlyLiverNet: true), metadata: ["epoch": "0", "format": "liverseg-liver-net"], to: run.bestLiver)
+        }
+        return trainer
     }
 
     /// Continues the run in `runDir` after its last completed epoch.
@@ -438,7 +447,14 @@ public final class Trainer {
     func prepareTumorData() throws {
         guard !tumorDataReady else { return }
         defer { tumorDataReady = true }
-        if FileManager.default.fileExists(atPath: run.bestLiver.path) {
+        if let source = manifest.training.liverFrom {
+            // Without it B would learn on an untrained A.
+            guard FileManager.default.fileExists(atPath: run.bestLiver.path) else {
+                throw SegmentationError("\(run.bestLiver.path) is missing: the liver network taken from \(source) was not saved; start the run again")
+            }
+            try Checkpoint.load(into: ModelVariables(model, onlyLiverNet: true), from: run.bestLiver)
+            say("network A from \(source) is the one B learns on")
+        } else if FileManager.default.fileExists(atPath: run.bestLiver.path) {
             try Checkpoint.load(into: ModelVariables(model, onlyLiverNet: true), from: run.bestLiver)
             say("network A from epoch \(manifest.bestLiverEpoch.map(String.init) ?? "?") (best validation liver Dice) is the one B learns on")
         }
@@ -663,7 +679,7 @@ public final class Trainer {
                 return min(max(Float(t), 0.05), 0.95)
             }
             let liverROC = try ROC.analyze(probabilities: liverProbs, truth: liverTruth, maxCurvePoints: 4096)
-            if let t = choose(liverROC) { manifest.liverThreshold = t }
+            if manifest.training.liverFrom == nil, let t = choose(liverROC) { manifest.liverThreshold = t }
             // The tumor threshold is chosen among pixels inside the liver at the new liver
             // threshold: B is only asked about those.
             var tp: [Float] = [], tt: [Bool] = []
@@ -673,8 +689,9 @@ public final class Trainer {
             manifest.thresholdSource = "roc-max-dice"
             model.liverThreshold = manifest.liverThreshold
             model.tumorThreshold = manifest.tumorThreshold
-            say(String(format: "thresholds by ROC on validation slices: liver %.3f (AUC %.4f), tumor %.3f (AUC %@)",
-                       manifest.liverThreshold, liverROC.auc ?? .nan, manifest.tumorThreshold, tumorROC.auc.map { String(format: "%.4f", $0) } ?? "n/a"))
+            say(String(format: "thresholds by ROC on validation slices: liver %.3f (AUC %.4f%@), tumor %.3f (AUC %@)",
+                       manifest.liverThreshold, liverROC.auc ?? .nan, manifest.training.liverFrom == nil ? "" : "; the threshold is the liver network's own",
+                       manifest.tumorThreshold, tumorROC.auc.map { String(format: "%.4f", $0) } ?? "n/a"))
             try chooseTumorOperatingPoint()
         }
         manifest.finished = true

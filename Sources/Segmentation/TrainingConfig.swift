@@ -72,6 +72,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// many folds of the training cases (`Trainer.predictMasksCrossValidated`), instead of A's
     /// masks on its own training cases. nil/0/1: A's own, as the seed.
     public var tumorMaskFolds: Int?
+    /// The cascade's network A, with its liver threshold, comes from this finished run directory
+    /// (`TrainedLiverNetwork`), and the run trains B alone: the liver phase is skipped and
+    /// `liverEpochs` unused. nil: A trains first, as the seed.
+    public var liverFrom: String?
     /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
     /// random ones. nil/false: random, as the seed.
     public var tumorInitFromLiver: Bool?
@@ -221,6 +225,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let k = tumorMaskFolds, k < 0 || (k >= 2 && (kind != .cascade || tumorCropFromScan == true)) {
             throw SegmentationError("cross-validated masks for B need the cascade with B's crop cut from the model's slice, and 2 or more folds (0 or 1: off), got \(k)")
+        }
+        if liverFrom != nil {
+            guard kind == .cascade else { throw SegmentationError("--liver-from gives the cascade its liver network; the \(kind.rawValue) model trains its own") }
+            guard (tumorMaskFolds ?? 0) < 2 else { throw SegmentationError("--tumor-mask-folds trains liver networks on folds of the liver phase, which --liver-from skips") }
         }
         if let g = tumorFocusing, !(g >= 0 && g.isFinite) { throw SegmentationError("the tumor network's focal γ must be ≥ 0, got \(g)") }
         if let w = liverTumorWeight, !(w > 0 && w.isFinite) { throw SegmentationError("the liver network's tumor weight must be > 0, got \(w)") }

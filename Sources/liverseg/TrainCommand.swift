@@ -52,6 +52,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The tumor network's loss is the focal loss with this γ (cascade, joint; 0: plain cross-entropy, the default).") var tumorFocalGamma: Float?
     @Flag(help: "The cascade's tumor network ends as the mean of its weights after each epoch of its last phase (stochastic weight averaging).") var averageTumorWeights = false
     @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
+    @Option(help: ArgumentHelp("Take the cascade's liver network, with its liver threshold, from this finished run and train only the tumor network (its preset and the options that shape the liver network must match).", valueName: "run-dir"))
+    var liverFrom: String?
     @Option(help: "Share of the tumor network's training slices drawn from slices with tumor (0…1; default: as they come).") var tumorSliceShare: Double?
     @Option(help: "Neighbouring slices on each side that the liver network also sees, as input channels (0: the seed's single slice; default 1).") var liverContext: Int?
     @Option(help: "Neighbouring slices on each side that the tumor network also sees (cascade, joint; at most --liver-context; default 0, the long preset 1).") var tumorContext: Int?
@@ -113,6 +115,7 @@ struct TrainCommand: ParsableCommand {
             if let diceWeight { c.diceWeight = diceWeight }
             if let liverTumorWeight { c.liverTumorWeight = liverTumorWeight }
             if tumorInitFromLiver { c.tumorInitFromLiver = true }
+            if let liverFrom { c.liverFrom = URL(fileURLWithPath: liverFrom).standardizedFileURL.path }
             if averageTumorWeights { c.averageTumorWeights = true }
             if let tumorFocalGamma { c.tumorFocusing = tumorFocalGamma }
             if let tumorMaskFolds { c.tumorMaskFolds = tumorMaskFolds }

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Network A taken whole from a finished run (`TrainingConfig.liverFrom`), so that the
+/// cascade's B trains on it without a liver phase of its own. Why: the liver and the lesions
+/// want different training data. On 12 extra phantoms with 4–8 lesions each, B found 45 of
+/// the held-out sets' 57 lesions against 31, but A, trained on the same cases, took darker
+/// tissue beside the liver for liver (held-out liver Dice 0.964 against 0.970), and B
+/// called it tumor (docs/experiments.md, session 19).
+enum TrainedLiverNetwork {
+    /// The settings that shape A and what it sees; a run can only use an A that agrees on all.
+    static func differences(_ source: TrainingConfig, _ c: TrainingConfig) -> [String] {
+        func differ<T: Equatable>(_ name: String, _ a: T, _ b: T) -> String? { a == b ? nil : "\(name) \(a) there, \(b) here" }
+        return [
+            differ("size", source.size, c.size),
+            differ("filters", source.filters, c.filters),
+            differ("depth", source.depth, c.depth),
+            differ("batch norm", source.batchNorm, c.batchNorm),
+            differ("leaky slope", source.leakySlope ?? 0, c.leakySlope ?? 0),
+            differ("liver context", source.liverContext ?? 0, c.liverContext ?? 0),
+            differ("liver window", "\(source.liverWindow.low)…\(source.liverWindow.high)", "\(c.liverWindow.low)…\(c.liverWindow.high)"),
+            differ("body crop", source.bodyCrop ?? false, c.bodyCrop ?? false),
+        ].compactMap { $0 }
+    }
+
+    /// The source run's model and manifest, once it is known to hold a trained A that runs
+    /// with configuration `c` can use.
+    static func load(_ path: String, for c: TrainingConfig) throws -> (LiverTumorModel, ModelManifest) {
+        let run = RunDirectory(URL(fileURLWithPath: path))
+        let m = try run.readManifest()
+        guard m.training.kind != .oneStep else {
+            throw SegmentationError("\(path) holds a one-step model, which has no liver network to take; give a cascade or joint run")
+        }
+        guard m.finished else {
+            throw SegmentationError("\(path) has not finished training (\(m.epochsDone) of \(m.totalEpochs) epochs); finish it with --resume \(path) first")
+        }
+        let differences = differences(m.training, c)
+        guard differences.isEmpty else {
+            throw SegmentationError("the liver network of \(path) was trained with other settings than this run's (\(differences.joined(separator: ", "))); give the preset and options it was trained with")
+        }
+        return try run.loadModel()
+    }
+}
