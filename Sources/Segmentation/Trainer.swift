@@ -450,7 +450,7 @@ public final class Trainer {
         if let source = manifest.training.liverFrom {
             // Without it B would learn on an untrained A.
             guard FileManager.default.fileExists(atPath: run.bestLiver.path) else {
-                throw SegmentationError("\(run.bestLiver.path) is missing: the liver network taken from \(source) was not saved; start the run again")
+                throw SegmentationError("\(run.bestLiver.path) is missing: the liver network taken from \(source) was not saved; remove \(run.url.path) and start the run again")
             }
             try Checkpoint.load(into: ModelVariables(model, onlyLiverNet: true), from: run.bestLiver)
             say("network A from \(source) is the one B learns on")

@@ -56,7 +56,8 @@ import Testing
     }
 
     /// Sources that hold no usable A, and options that cannot go with one, are refused with
-    /// the reason, before the new run directory is made.
+    /// the reason, before the new run directory is made; a run whose copy of A is missing stops
+    /// before B trains.
     @Test func unusableSourcesAreRefusedBeforeAnythingIsWritten() throws {
         let data = TinyDataset.tempDir("liverfromrefused")
         defer { try? FileManager.default.removeItem(at: data) }
@@ -93,5 +94,14 @@ import Testing
         #expect(refusal(finished) { $0.kind = .joint }.contains("trains its own"))
         #expect(refusal(finished) { $0.tumorMaskFolds = 2; $0.tumorCropFromScan = false }.contains("--tumor-mask-folds"))
         #expect(refusal(finished) { $0.seed = 9 } == "accepted")
+        // The accepted run without the copy of A (a write that failed): B is not trained on an untrained A.
+        let run = RunDirectory(data.appendingPathComponent("run"))
+        try FileManager.default.removeItem(at: run.bestLiver)
+        do {
+            try Trainer.resume(runDir: run.url, quiet: true).train()
+            Issue.record("a run without its liver network trained B")
+        } catch {
+            #expect("\(error)".contains("best_liver.safetensors is missing"), "\(error)")
+        }
     }
 }
