@@ -3,9 +3,10 @@ import Foundation
 /// Network A taken whole from a finished run (`TrainingConfig.liverFrom`), so that the
 /// cascade's B trains on it without a liver phase of its own. Why: the liver and the lesions
 /// want different amounts of data. B learns from many lesions: 12 extra phantoms with 4–8
-/// lesions each let it find 45 of the held-out sets' 57 lesions against 31. A learns the liver
-/// from the demo's 12 phantoms in 20 epochs; on the 24 it needed 40 (twice the time) for the
-/// same held-out liver Dice, and at 20 scored 0.95 (docs/experiments.md, sessions 18 and 19).
+/// lesions each let it find 42–46 of the held-out sets' 57 lesions against 31–39. A learns
+/// the liver from the demo's 12 phantoms in 20 epochs (held-out Dice 0.959–0.972 over four
+/// seeds); on the 24 it needed 40, twice the time, to score 0.964–0.966, and at 20 scored
+/// 0.947–0.953 (seed 1; docs/experiments.md, sessions 18 and 19).
 enum TrainedLiverNetwork {
     /// The settings that shape A and what it sees; a run can only use an A that agrees on all.
     static func differences(_ source: TrainingConfig, _ c: TrainingConfig) -> [String] {
