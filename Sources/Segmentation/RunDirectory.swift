@@ -71,15 +71,21 @@ public struct RunDirectory: Sendable {
         try AtomicFile.write(enc.encode(m), to: manifest)
     }
 
-    /// The trained model with its thresholds (best weights if present, else last).
-    public func loadModel() throws -> (LiverTumorModel, ModelManifest) {
-        let m = try readManifest()
-        let t = m.training
-        let model = LiverTumorModel(t)
+    /// The trained model's weights: the best if present, else the last.
+    public func weights() throws -> URL {
         let weights = FileManager.default.fileExists(atPath: best.path) ? best : last
         guard FileManager.default.fileExists(atPath: weights.path) else {
             throw SegmentationError("\(url.path): no weights (best.safetensors or last.safetensors); has training run?")
         }
+        return weights
+    }
+
+    /// The trained model with its thresholds (`weights()`).
+    public func loadModel() throws -> (LiverTumorModel, ModelManifest) {
+        let m = try readManifest()
+        let t = m.training
+        let model = LiverTumorModel(t)
+        let weights = try weights()
         let contents = try SafeTensors.read(weights)
         try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: weights.path, ignoringPrefixes: ["opt."])
         model.liverThreshold = m.liverThreshold

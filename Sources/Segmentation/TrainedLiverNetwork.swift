@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// Network A taken whole from a finished run (`TrainingConfig.liverFrom`), so that the
 /// cascade's B trains on it without a liver phase of its own. Why: the liver and the lesions
@@ -23,9 +24,9 @@ enum TrainedLiverNetwork {
         ].compactMap { $0 }
     }
 
-    /// The source run's model and manifest, once it is known to hold a trained A that runs
-    /// with configuration `c` can use.
-    static func load(_ path: String, for c: TrainingConfig) throws -> (LiverTumorModel, ModelManifest) {
+    /// The source run's manifest and its weights file, once it is known to hold a trained A
+    /// that runs with configuration `c` can use, and the weights are read.
+    static func load(_ path: String, for c: TrainingConfig) throws -> (manifest: ModelManifest, weights: SafeTensors.Contents, file: URL) {
         let run = RunDirectory(URL(fileURLWithPath: path))
         let m = try run.readManifest()
         guard m.training.kind != .oneStep else {
@@ -38,6 +39,12 @@ enum TrainedLiverNetwork {
         guard differences.isEmpty else {
             throw SegmentationError("the liver network of \(path) was trained with other settings than this run's (\(differences.joined(separator: ", "))); give the preset and options it was trained with")
         }
-        return try run.loadModel()
+        let file = try run.weights()
+        return (m, try SafeTensors.read(file), file)
+    }
+
+    /// Puts the source's A (`load`) into `model`, whose other tensors it leaves as they are.
+    static func assign(_ weights: SafeTensors.Contents, from file: URL, to model: LiverTumorModel) throws {
+        try Checkpoint.assign(weights.tensors, to: ModelVariables(model, onlyLiverNet: true), path: file.path, ignoringPrefixes: ["B.", "opt.", "avg."])
     }
 }

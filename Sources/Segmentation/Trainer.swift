@@ -119,11 +119,11 @@ public final class Trainer {
         m.totalEpochs = phases(config).reduce(0) { $0 + $1.epochs }
         // A taken from another run comes with the threshold chosen on that run's validation
         // cases, which A never trained on; this run's may include A's training cases.
-        let liver = try config.liverFrom.map { try TrainedLiverNetwork.load($0, for: config) }
-        if let (_, source) = liver { m.liverThreshold = source.liverThreshold }
+        let source = try config.liverFrom.map { try TrainedLiverNetwork.load($0, for: config) }
+        if let source { m.liverThreshold = source.manifest.liverThreshold }
         let trainer = try Trainer(run: run, manifest: m, cases: cases, quiet: quiet, isNew: true)
-        if let (model, _) = liver {
-            for ((_, to), (_, from)) in zip(trainer.model.netA.namedVariables(prefix: ""), model.netA.namedVariables(prefix: "")) { to.value = from.value }
+        if let source {
+            try TrainedLiverNetwork.assign(source.weights, from: source.file, to: trainer.model)
             try Checkpoint.save(ModelVariables(trainer.model, onlyLiverNet: true), metadata: ["epoch": "0", "format": "liverseg-liver-net"], to: run.bestLiver)
         }
         return trainer
@@ -447,16 +447,13 @@ public final class Trainer {
     func prepareTumorData() throws {
         guard !tumorDataReady else { return }
         defer { tumorDataReady = true }
-        if let source = manifest.training.liverFrom {
+        let source = manifest.training.liverFrom
+        if FileManager.default.fileExists(atPath: run.bestLiver.path) {
+            try Checkpoint.load(into: ModelVariables(model, onlyLiverNet: true), from: run.bestLiver)
+            say("network A from \(source ?? "epoch \(manifest.bestLiverEpoch.map(String.init) ?? "?") (best validation liver Dice)") is the one B learns on")
+        } else if let source {
             // Without it B would learn on an untrained A.
-            guard FileManager.default.fileExists(atPath: run.bestLiver.path) else {
-                throw SegmentationError("\(run.bestLiver.path) is missing: the liver network taken from \(source) was not saved; remove \(run.url.path) and start the run again")
-            }
-            try Checkpoint.load(into: ModelVariables(model, onlyLiverNet: true), from: run.bestLiver)
-            say("network A from \(source) is the one B learns on")
-        } else if FileManager.default.fileExists(atPath: run.bestLiver.path) {
-            try Checkpoint.load(into: ModelVariables(model, onlyLiverNet: true), from: run.bestLiver)
-            say("network A from epoch \(manifest.bestLiverEpoch.map(String.init) ?? "?") (best validation liver Dice) is the one B learns on")
+            throw SegmentationError("\(run.bestLiver.path) is missing: the liver network taken from \(source) was not saved; remove \(run.url.path) and start the run again")
         }
         let liverEpochs = phases.first { $0.nets == .liver }?.epochs ?? 0
         if manifest.training.tumorInitFromLiver == true, manifest.epochsDone == liverEpochs, let b = model.netB {
