@@ -71,6 +71,11 @@ public struct RunDirectory: Sendable {
         try AtomicFile.write(enc.encode(m), to: manifest)
     }
 
+    /// Prefixes of checkpoint tensors that hold training state, not the model: the optimizer's
+    /// (`opt.`) and B's running average (`avg.`, `--average-tumor-weights`). Loading a model
+    /// skips them, so an unfinished run's last checkpoint loads like a best one.
+    public static let trainingStatePrefixes = ["opt.", "avg."]
+
     /// The trained model's weights: the best if present, else the last.
     public func weights() throws -> URL {
         let weights = FileManager.default.fileExists(atPath: best.path) ? best : last
@@ -87,7 +92,7 @@ public struct RunDirectory: Sendable {
         let model = LiverTumorModel(t)
         let weights = try weights()
         let contents = try SafeTensors.read(weights)
-        try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: weights.path, ignoringPrefixes: ["opt."])
+        try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: weights.path, ignoringPrefixes: Self.trainingStatePrefixes)
         model.liverThreshold = m.liverThreshold
         model.tumorThreshold = m.tumorThreshold
         model.minLesionML = m.minLesionML ?? 0

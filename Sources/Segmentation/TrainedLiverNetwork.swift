@@ -45,6 +45,6 @@ enum TrainedLiverNetwork {
 
     /// Puts the source's A (`load`) into `model`, whose other tensors it leaves as they are.
     static func assign(_ weights: SafeTensors.Contents, from file: URL, to model: LiverTumorModel) throws {
-        try Checkpoint.assign(weights.tensors, to: ModelVariables(model, onlyLiverNet: true), path: file.path, ignoringPrefixes: ["B.", "opt.", "avg."])
+        try Checkpoint.assign(weights.tensors, to: ModelVariables(model, onlyLiverNet: true), path: file.path, ignoringPrefixes: ["B."] + RunDirectory.trainingStatePrefixes)
     }
 }

@@ -229,7 +229,7 @@ public final class Trainer {
 
     func restoreLast() throws {
         let contents = try SafeTensors.read(run.last)
-        try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: run.last.path, ignoringPrefixes: ["opt.", "avg."])
+        try Checkpoint.assign(contents.tensors, to: ModelVariables(model), path: run.last.path, ignoringPrefixes: RunDirectory.trainingStatePrefixes)
         averagedB = [:]
         for (k, v) in contents.tensors where k.hasPrefix("avg.") { averagedB[String(k.dropFirst(4))] = v }
         guard let done = contents.metadata["epochs_done"].flatMap(Int.init), done == manifest.epochsDone else {
@@ -656,7 +656,7 @@ public final class Trainer {
 
     func finish() throws {
         if FileManager.default.fileExists(atPath: run.best.path) {
-            try Checkpoint.load(into: ModelVariables(model), from: run.best, ignoringPrefixes: ["opt."])
+            try Checkpoint.load(into: ModelVariables(model), from: run.best, ignoringPrefixes: RunDirectory.trainingStatePrefixes)
         }
         if valSet.count > 0 {
             // Validating B on scan crops needs them (a run resumed after its last epoch has none yet).

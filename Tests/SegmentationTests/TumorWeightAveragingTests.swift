@@ -65,4 +65,22 @@ import Testing
         #expect(try TrainerTests.weights(straight, file: "best.safetensors") == best)
         #expect(try TrainerTests.weights(straight) == TrainerTests.weights(stepped))
     }
+
+    /// A run stopped inside the averaged phase, before a best checkpoint exists, loads from its
+    /// last checkpoint, whose running average (`avg.`) is training state, not the model.
+    @Test func anUnfinishedAveragingRunLoadsFromItsLastCheckpoint() throws {
+        let data = TinyDataset.tempDir("swa-last")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try TinyDataset.write(data, cases: 3)
+        let runDir = data.appendingPathComponent("run")
+        let t = try Trainer.start(data: data, config: Self.config(), runDir: runDir, quiet: true)
+        t.stopAfterEpochs = 4           // 1 liver, 2 tumor, 1 of the averaged phase
+        #expect(throws: TrainingInterruption.self) { try t.train() }
+        let last = try TrainerTests.weights(runDir)
+        #expect(last.keys.contains { $0.hasPrefix("avg.") })
+        try FileManager.default.removeItem(at: runDir.appendingPathComponent("best.safetensors"))
+        let (model, _) = try RunDirectory(runDir).loadModel()
+        let loaded = Dictionary(uniqueKeysWithValues: ModelVariables(model).namedVariables.map { ($0.0, $0.1.value.scalars) })
+        #expect(loaded == last.filter { !$0.key.hasPrefix("avg.") && !$0.key.hasPrefix("opt.") })
+    }
 }
