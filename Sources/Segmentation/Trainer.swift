@@ -83,6 +83,12 @@ public final class Trainer {
         let name: String, nets: Nets, epochs: Int, learningRate: Float, stage2: Bool
     }
 
+    /// The cascade's liver phase as the config sets it, also where `liverFrom` skips it: the
+    /// fold networks of `tumorMaskFolds` train for its epochs at its rate.
+    static func liverPhase(_ c: TrainingConfig) -> Phase {
+        Phase(name: "liver", nets: .liver, epochs: c.liverEpochs ?? c.stage1Epochs, learningRate: c.learningRate1, stage2: false)
+    }
+
     static func phases(_ c: TrainingConfig) -> [Phase] {
         let all: [Phase]
         switch c.kind {
@@ -90,7 +96,7 @@ public final class Trainer {
             all = [Phase(name: "one-step", nets: .oneStep, epochs: c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
                    Phase(name: "one-step-balanced", nets: .oneStep, epochs: c.stage2Epochs, learningRate: c.learningRate2, stage2: true)]
         case .cascade:
-            all = [Phase(name: "liver", nets: .liver, epochs: c.liverFrom == nil ? c.liverEpochs ?? c.stage1Epochs : 0, learningRate: c.learningRate1, stage2: false),
+            all = (c.liverFrom == nil ? [liverPhase(c)] : []) + [
                    Phase(name: "tumor", nets: .tumor, epochs: c.stage1Epochs, learningRate: c.learningRate1, stage2: false),
                    Phase(name: "tumor-weighted", nets: .tumor, epochs: c.stage2Epochs, learningRate: c.learningRate2, stage2: true)]
         case .joint:
@@ -513,7 +519,7 @@ public final class Trainer {
     /// predicts the group's masks. A itself, for `segment`, is the one trained on all of them.
     func predictMasksCrossValidated(_ data: SliceDataset, folds k: Int) throws {
         let c = manifest.training
-        guard let liver = phases.first(where: { $0.nets == .liver }) else { return predictMasks(data) }
+        let liver = Self.liverPhase(c)
         var rng = SeededRNG(seed: c.seed, stream: 90_000)
         var cases = Array(Set(data.caseOfSlice)).sorted()
         for i in stride(from: cases.count - 1, to: 0, by: -1) { cases.swapAt(i, rng.below(i + 1)) }

@@ -70,11 +70,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var tumorFocusing: Float?
     /// The cascade's B learns on masks M from networks A trained on the other cases, in this
     /// many folds of the training cases (`Trainer.predictMasksCrossValidated`), instead of A's
-    /// masks on its own training cases. nil/0/1: A's own, as the seed.
+    /// masks on its own training cases. With `liverFrom` the fold networks still train, for the
+    /// liver phase's epochs (`liverEpochs`), on this run's cases. nil/0/1: A's own, as the seed.
     public var tumorMaskFolds: Int?
     /// The cascade's network A, with its liver threshold, comes from this finished run directory
-    /// (`TrainedLiverNetwork`), and the run trains B alone: the liver phase is skipped and
-    /// `liverEpochs` unused. nil: A trains first, as the seed.
+    /// (`TrainedLiverNetwork`), and the run trains B alone: the liver phase is skipped
+    /// (`liverEpochs` is then only the fold networks' of `tumorMaskFolds`). nil: A trains
+    /// first, as the seed.
     public var liverFrom: String?
     /// The cascade's B starts from A's trained weights (all but the 1×1 head) instead of
     /// random ones. nil/false: random, as the seed.
@@ -228,7 +230,6 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if liverFrom != nil {
             guard kind == .cascade else { throw SegmentationError("--liver-from gives the cascade its liver network; the \(kind.rawValue) model trains its own") }
-            guard (tumorMaskFolds ?? 0) < 2 else { throw SegmentationError("--tumor-mask-folds trains liver networks on folds of the liver phase, which --liver-from skips") }
         }
         if let g = tumorFocusing, !(g >= 0 && g.isFinite) { throw SegmentationError("the tumor network's focal γ must be ≥ 0, got \(g)") }
         if let w = liverTumorWeight, !(w > 0 && w.isFinite) { throw SegmentationError("the liver network's tumor weight must be > 0, got \(w)") }

@@ -92,7 +92,6 @@ import Testing
         #expect(size.contains("size 32 there, 64 here"), "\(size)")
         #expect(refusal(finished) { $0.liverContext = 0; $0.tumorContext = 0 }.contains("liver context 1 there, 0 here"))
         #expect(refusal(finished) { $0.kind = .joint }.contains("trains its own"))
-        #expect(refusal(finished) { $0.tumorMaskFolds = 2; $0.tumorCropFromScan = false }.contains("--tumor-mask-folds"))
         #expect(refusal(finished) { $0.seed = 9 } == "accepted")
         // The accepted run without the copy of A (a write that failed): B is not trained on an untrained A.
         let run = RunDirectory(data.appendingPathComponent("run"))

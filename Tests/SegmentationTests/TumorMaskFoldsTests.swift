@@ -60,4 +60,34 @@ import Testing
         let c = Self.config()
         _ = try TrainerTests.trainStraightAndResumed(data: data, config: c, stopAfter: c.liverEpochs! + 1)
     }
+
+    /// With `--liver-from`, the fold networks still train, as in a run that trains its own A
+    /// (the liver phase's epochs, on this run's cases): B's masks are that run's fold masks bit
+    /// for bit, not the copied A's own masks, and A stays the source's.
+    @Test func foldMasksWithALiverNetworkFromAnotherRun() throws {
+        let data = TinyDataset.tempDir("maskfoldsliverfrom")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try TinyDataset.write(data, cases: 3)
+        let source = data.appendingPathComponent("source")
+        try Trainer.start(data: data, config: TinyDataset.config(.cascade), runDir: source, quiet: true).train()
+        var c = Self.config()
+        let ownA = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent("own"), quiet: true)
+        ownA.stopAfterEpochs = c.liverEpochs!
+        #expect(throws: TrainingInterruption.self) { try ownA.train() }
+        try ownA.prepareTumorData()
+        c.liverFrom = source.path
+        try c.validate()
+        let t = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent("run"), quiet: true)
+        try t.prepareTumorData()
+        let folded = try #require(t.trainSet.predictedLiver)
+        let sameAsOwnRun = folded == ownA.trainSet.predictedLiver
+        #expect(sameAsOwnRun, "the fold networks did not train as in the run with its own A")
+        let sourceA = try SafeTensors.read(RunDirectory(source).weights()).tensors
+        let a = t.model.netA.namedVariables(prefix: "A")
+        #expect(!a.isEmpty)
+        for (name, v) in a { #expect(sourceA[name]?.scalars == v.value.scalars, "\(name) differs from the source's") }
+        t.predictMasks(t.trainSet)
+        let differsFromA = t.trainSet.predictedLiver.map { $0 != folded } == true
+        #expect(differsFromA, "B's masks are the copied A's own")
+    }
 }
