@@ -516,7 +516,8 @@ public final class Trainer {
     /// learns what a lesion under the capsule looks like once A has cut it
     /// (docs/experiments.md, session 18). The training cases are dealt into `folds` groups; for
     /// each, a fresh A trains the liver phase on the others (its last epoch is used) and
-    /// predicts the group's masks. A itself, for `segment`, is the one trained on all of them.
+    /// predicts the group's masks. A itself, for `segment`, is the one trained on all of them
+    /// (with `liverFrom`, the source's, which the fold networks do not touch either).
     func predictMasksCrossValidated(_ data: SliceDataset, folds k: Int) throws {
         let c = manifest.training
         let liver = Self.liverPhase(c)
