@@ -1,5 +1,6 @@
 import Foundation
 import NeuralNet
+import Tensor
 import Testing
 @testable import Segmentation
 
@@ -10,6 +11,24 @@ import Testing
         c.tumorCropFromScan = false; c.tumorPatch = nil
         c.tumorMaskFolds = 2
         return c
+    }
+
+    /// A run of `config` in `data`'s subfolder `run`, stopped after the liver phase, with B's
+    /// training masks made.
+    static func masksAfterLiverPhase(data: URL, config c: TrainingConfig, run: String) throws -> Trainer {
+        let t = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent(run), quiet: true)
+        t.stopAfterEpochs = c.liverEpochs!
+        #expect(throws: TrainingInterruption.self) { try t.train() }
+        try t.prepareTumorData()
+        return t
+    }
+
+    /// Expects each of A's tensors in `t`'s model to equal its namesake in `tensors`.
+    static func expectA(of t: Trainer, equals tensors: [String: Tensor], _ what: String) {
+        for (name, v) in t.model.netA.namedVariables(prefix: "A") {
+            let same = tensors[name]?.scalars == v.value.scalars
+            #expect(same, "\(name) differs from \(what)")
+        }
     }
 
     @Test func foldsThatCannotWorkAreRefused() throws {
@@ -32,20 +51,12 @@ import Testing
         let data = TinyDataset.tempDir("maskfolds")
         defer { try? FileManager.default.removeItem(at: data) }
         try TinyDataset.write(data, cases: 3)
-        let c = Self.config()
-        let t = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent("run"), quiet: true)
-        t.stopAfterEpochs = c.liverEpochs!
-        #expect(throws: TrainingInterruption.self) { try t.train() }
+        let t = try Self.masksAfterLiverPhase(data: data, config: Self.config(), run: "run")
         #expect(t.trainCases.count == 2)
-        try t.prepareTumorData()
         let folded = try #require(t.trainSet.predictedLiver)
         let best = try SafeTensors.read(t.run.bestLiver).tensors
-        let a = t.model.netA.namedVariables(prefix: "A")
-        #expect(a.count == best.count)
-        for (name, v) in a {
-            let same = best[name]?.scalars == v.value.scalars
-            #expect(same, "\(name) differs from the best liver epoch's")
-        }
+        #expect(t.model.netA.namedVariables(prefix: "A").count == best.count)
+        Self.expectA(of: t, equals: best, "the best liver epoch's")
         t.predictMasks(t.trainSet)
         let own = try #require(t.trainSet.predictedLiver)
         #expect(folded.count == own.count && folded != own)
@@ -70,11 +81,8 @@ import Testing
         try TinyDataset.write(data, cases: 3)
         let source = data.appendingPathComponent("source")
         try Trainer.start(data: data, config: TinyDataset.config(.cascade), runDir: source, quiet: true).train()
+        let ownA = try Self.masksAfterLiverPhase(data: data, config: Self.config(), run: "own")
         var c = Self.config()
-        let ownA = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent("own"), quiet: true)
-        ownA.stopAfterEpochs = c.liverEpochs!
-        #expect(throws: TrainingInterruption.self) { try ownA.train() }
-        try ownA.prepareTumorData()
         c.liverFrom = source.path
         try c.validate()
         let t = try Trainer.start(data: data, config: c, runDir: data.appendingPathComponent("run"), quiet: true)
@@ -82,10 +90,8 @@ import Testing
         let folded = try #require(t.trainSet.predictedLiver)
         let sameAsOwnRun = folded == ownA.trainSet.predictedLiver
         #expect(sameAsOwnRun, "the fold networks did not train as in the run with its own A")
-        let sourceA = try SafeTensors.read(RunDirectory(source).weights()).tensors
-        let a = t.model.netA.namedVariables(prefix: "A")
-        #expect(!a.isEmpty)
-        for (name, v) in a { #expect(sourceA[name]?.scalars == v.value.scalars, "\(name) differs from the source's") }
+        #expect(!t.model.netA.namedVariables(prefix: "A").isEmpty)
+        Self.expectA(of: t, equals: try SafeTensors.read(RunDirectory(source).weights()).tensors, "the source's")
         t.predictMasks(t.trainSet)
         let differsFromA = t.trainSet.predictedLiver.map { $0 != folded } == true
         #expect(differsFromA, "B's masks are the copied A's own")
