@@ -73,6 +73,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// masks on its own training cases. With `liverFrom` the fold networks still train, for the
     /// liver phase's epochs (`liverEpochs`), on this run's cases. nil/0/1: A's own, as the seed.
     public var tumorMaskFolds: Int?
+    /// Share of the rim lesions of B's training slices whose mask M is cut open at the lesion
+    /// (`MaskLesionCut`), so that B learns lesions the mask's edge runs through, as A's edge
+    /// does on new cases. Cascade only (the joint model's M is A's of the moment). nil/0: M as
+    /// A made it.
+    public var tumorMaskCuts: Double?
     /// The cascade's network A, with its liver threshold, comes from this finished run directory
     /// (`TrainedLiverNetwork`), and the run trains B alone: the liver phase is skipped
     /// (`liverEpochs` is then only the fold networks' of `tumorMaskFolds`). nil: A trains
@@ -227,6 +232,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let k = tumorMaskFolds, k < 0 || (k >= 2 && (kind != .cascade || tumorCropFromScan == true)) {
             throw SegmentationError("cross-validated masks for B need the cascade with B's crop cut from the model's slice, and 2 or more folds (0 or 1: off), got \(k)")
+        }
+        if let q = tumorMaskCuts, !(0...1).contains(q) || (q > 0 && kind != .cascade) {
+            throw SegmentationError("--tumor-mask-cuts is a share in [0, 1] of the cascade's rim lesions, got \(q) for the \(kind.rawValue) model")
         }
         if liverFrom != nil {
             guard kind == .cascade else { throw SegmentationError("--liver-from gives the cascade its liver network; the \(kind.rawValue) model trains its own") }
