@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Support
 
@@ -26,11 +27,15 @@ enum MaskLesionCut {
         let p = s * s
         guard share > 0, (0..<p).contains(where: { l[$0] == 2 && m[$0] != 0 }) else { return 0 }
         let (distance, nearest) = outsideDistance(m, size: s)
-        var seen = [Bool](repeating: false, count: p)
+        // The lesions inside M, 8-connected: a one-slice volume's 26-connected components.
+        let inside = (0..<p).map { l[$0] == 2 && m[$0] != 0 ? UInt8(2) : 0 }
+        let components = inside.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: [s, s, 1]) }
+        var lesions = [[Int]](repeating: [], count: components.count)
+        components.forEachVoxel(shape: [s, s, 1]) { c, i in lesions[c - 1].append(i) }
         var cuts = 0
-        for start in 0..<p where l[start] == 2 && m[start] != 0 && !seen[start] {
-            let lesion = component(from: start, labels: l, mask: m, size: s, seen: &seen)
-            guard let closest = lesion.min(by: { distance[$0] < distance[$1] }), distance[closest] <= rimGap + 1 else { continue }
+        for lesion in lesions {
+            // Its pixel nearest the outside (the first in raster order among equals).
+            guard let closest = lesion.min(by: { (distance[$0], $0) < (distance[$1], $1) }), distance[closest] <= rimGap + 1 else { continue }
             guard rng.nextDouble() < share else { continue }
             let fraction = rng.uniform(cutRange.lowerBound, cutRange.upperBound)
             if cut(&m, lesion: lesion, towards: nearest[closest], fraction: fraction, size: s) { cuts += 1 }
@@ -98,24 +103,5 @@ enum MaskLesionCut {
             }
         }
         return (distance, nearest)
-    }
-
-    /// The 8-connected pixels of label 2 inside the mask around `start`, marked in `seen`.
-    static func component(from start: Int, labels l: [UInt8], mask m: [UInt8], size s: Int, seen: inout [Bool]) -> [Int] {
-        var stack = [start], out: [Int] = []
-        seen[start] = true
-        while let i = stack.popLast() {
-            out.append(i)
-            let (x, y) = (i % s, i / s)
-            for dy in -1...1 {
-                for dx in -1...1 {
-                    let (nx, ny) = (x + dx, y + dy)
-                    guard nx >= 0, ny >= 0, nx < s, ny < s else { continue }
-                    let j = ny * s + nx
-                    if !seen[j] && l[j] == 2 && m[j] != 0 { seen[j] = true; stack.append(j) }
-                }
-            }
-        }
-        return out
     }
 }
