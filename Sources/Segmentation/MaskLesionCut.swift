@@ -4,11 +4,14 @@ import Support
 
 /// Network B's training masks M with lesions at the liver's rim cut open, the way network A
 /// cuts them on cases it never saw. On its own training cases A includes the lesions whole (1
-/// of 14 of 1 mL or more cut), on the held-out phantoms it cuts 16 of 59, and B then misses
-/// 40–60 % of those, even high-contrast ones it finds every time deep in the liver
-/// (docs/experiments.md, sessions 18 and 20): it has barely seen a lesion whose outer part the
-/// mask's edge removes. Cross-validated masks (`tumorMaskFolds`) show it such lesions only as
-/// often as the fold networks happen to cut them; this shows it any rim lesion, on purpose.
+/// of 14 of 1 mL or more cut); on the held-out phantoms it cuts 16 of 59, and B found 10–14 of
+/// the 17–21 cut ones (four seeds) and labelled 0.38–0.46 of their voxels, against 0.75–0.87
+/// of the others' (docs/experiments.md, sessions 18 and 20): it had barely seen a lesion whose
+/// outer part the mask's edge removes. Cross-validated masks (`tumorMaskFolds`) show it such
+/// lesions only as often as the fold networks happen to cut them; this shows it any rim
+/// lesion, on purpose. With half of them cut, the longer recipe's per-case tumor Dice rose on
+/// 9 of 12 seed × set pairs, though B found only a few more of the cut lesions (52 of 77
+/// against 48; session 21).
 ///
 /// A lesion of a slice (8-connected pixels of label 2 inside M) lies at the rim when it comes
 /// within `rimGap` pixels of M's outside. With probability `share` it is cut: M loses the
@@ -90,8 +93,7 @@ enum MaskLesionCut {
                 queue.append(i)
             }
         }
-        // Sources at 0 come before border pixels at 1 only where both exist; a border pixel
-        // next to an outside one is also 1 away, so the queue stays ordered by distance.
+        // A breadth-first search needs its queue ordered by distance: the 0s first.
         queue.sort { distance[$0] < distance[$1] }
         var head = 0
         while head < queue.count {
