@@ -27,11 +27,11 @@ enum MaskLesionCut {
     /// Cuts the rim lesions of one `size`×`size` slice's mask in place; the number cut.
     @discardableResult
     static func apply(mask m: inout [UInt8], labels l: [UInt8], size s: Int, share: Double, rng: inout SeededRNG) -> Int {
-        let p = s * s
-        guard share > 0, (0..<p).contains(where: { l[$0] == 2 && m[$0] != 0 }) else { return 0 }
-        let (distance, nearest) = outsideDistance(m, size: s)
+        guard share > 0 else { return 0 }
         // The lesions inside M, 8-connected: a one-slice volume's 26-connected components.
-        let inside = (0..<p).map { l[$0] == 2 && m[$0] != 0 ? UInt8(2) : 0 }
+        let inside = (0..<(s * s)).map { l[$0] == 2 && m[$0] != 0 ? UInt8(2) : 0 }
+        guard inside.contains(2) else { return 0 }
+        let (distance, nearest) = outsideDistance(m, size: s)
         let components = inside.withUnsafeBufferPointer { Components($0, labels: 2...2, shape: [s, s, 1]) }
         var lesions = [[Int]](repeating: [], count: components.count)
         components.forEachVoxel(shape: [s, s, 1]) { c, i in lesions[c - 1].append(i) }
@@ -81,20 +81,15 @@ enum MaskLesionCut {
     static func outsideDistance(_ m: [UInt8], size s: Int) -> ([Int], [Int]) {
         let p = s * s
         var distance = [Int](repeating: Int.max, count: p), nearest = [Int](repeating: -1, count: p)
-        var queue: [Int] = []
+        // A breadth-first search needs its queue ordered by distance: the outside (0) first,
+        // then the mask's pixels on the slice's border (1).
+        var queue = (0..<p).filter { m[$0] == 0 }
         queue.reserveCapacity(p)
-        for i in 0..<p {
+        for i in queue { (distance[i], nearest[i]) = (0, i) }
+        for i in 0..<p where m[i] != 0 {
             let (x, y) = (i % s, i / s)
-            if m[i] == 0 {
-                (distance[i], nearest[i]) = (0, i)
-                queue.append(i)
-            } else if x == 0 || y == 0 || x == s - 1 || y == s - 1 {
-                (distance[i], nearest[i]) = (1, i)
-                queue.append(i)
-            }
+            if x == 0 || y == 0 || x == s - 1 || y == s - 1 { (distance[i], nearest[i]) = (1, i); queue.append(i) }
         }
-        // A breadth-first search needs its queue ordered by distance: the 0s first.
-        queue.sort { distance[$0] < distance[$1] }
         var head = 0
         while head < queue.count {
             let i = queue[head]; head += 1
