@@ -99,11 +99,28 @@ import Support
         if Kernels.bf16Supported { #expect(worst > 0, "bf16 graph identical to fp32: bf16 did not run") }
     }
 
+    /// F = 4: the skip connections' 4 channels fill neither an 8- nor a 16-channel block.
     @Test func channelsThatDoNotFillBlocksRunLayerByLayer() {
-        let net = UNet(UNetConfig(inChannels: 1, classes: 1, filters: 8, depth: 2, dropout: 0), seed: 5)
+        let net = UNet(UNetConfig(inChannels: 1, classes: 1, filters: 4, depth: 2, dropout: 0), seed: 5)
         let x = Self.input([2, 1, 16, 16], seed: 6)
         let y = Self.forward(net, x, graph: true)
         #expect(Self.graphs(net).count == 1 && Self.graphs(net)[0] == nil)
         #expect(y.scalars == Self.forward(net, x, graph: false).scalars)
+    }
+
+    /// The graph keeps its activations in the CPU's own channel block (`KernelTuning.blockWidth`).
+    /// In any other (nChw16c on an AVX2 CPU, before session 22) oneDNN runs its reference
+    /// convolutions, about 1000× slower, and still gives the right numbers: only this catches it.
+    @Test func graphConvolutionsRunJitKernels() throws {
+        let net = UNet(UNetConfig(inChannels: 3, classes: 3, filters: 16, depth: 3, dropout: 0), seed: 3)
+        _ = Self.forward(net, Self.input([2, 3, 32, 32], seed: 4), graph: true)
+        let graph = Self.graphs(net)[0]
+        guard KernelTuning.blockWidth != nil else {
+            #expect(graph == nil, "a graph compiled on a CPU without a blocked layout")
+            return
+        }
+        let convs = try #require(graph).implementations.filter { $0.hasPrefix("conv") }
+        #expect(convs.count == 18, "4 levels of 2 convolutions, 3 of a transposed one and 2, the head")
+        for c in convs { #expect(!c.contains(": ref"), "\(c)") }
     }
 }

@@ -121,4 +121,21 @@ import Support
         for (a, b) in zip(w.grads, d.grads) { #expect(Fixtures.relativeError(a, b) < 1e-4) }
         print("winograd kernels in use: \(w.kernels.filter { $0.contains("wino") }.count) of \(w.kernels.count)")
     }
+
+    /// As `InferenceGraphTests.graphConvolutionsRunJitKernels`, for every primitive of a
+    /// training step: forward, backward-data and backward-weights convolutions, pooling, ReLU.
+    @Test func trainingPrimitivesRunJitKernels() throws {
+        let net = UNet(UNetConfig(inChannels: 3, classes: 1, filters: 16, depth: 3, dropout: 0.4), seed: 3)
+        var rng = SeededRNG(seed: 4)
+        let x = Tensor.uniform([2, 3, 32, 32], 0, 1, rng: &rng)
+        Losses.binaryCrossEntropy(logits: net(Variable(x), training: true), targets: x.splitChannels([1, 2])[0]).backward()
+        net.trainingGraphCache.lock.lock(); defer { net.trainingGraphCache.lock.unlock() }
+        let graph = net.trainingGraphCache.graphs.entries.first ?? nil
+        guard KernelTuning.blockWidth != nil else {
+            #expect(graph == nil, "a graph compiled on a CPU without a blocked layout")
+            return
+        }
+        let impl = try #require(graph).implementations
+        for c in impl { #expect(!c.contains(": ref"), "\(c)") }
+    }
 }

@@ -4,7 +4,11 @@ import CDNNL
 /// forward inference without one).
 /// Plain NCHW in both layout policies: pooling is memory-bound, a reorder would cost as much.
 enum DNNLPooling {
-    private static func tag(_ layout: DNNLLayout) -> dnnl_format_tag_t { layout == .plain ? dnnl_nchw : dnnl_nChw16c }
+    /// Blocked: the CPU's block (`DNNLContext.blockWidth`), NCHW where oneDNN has none.
+    private static func tag(_ layout: DNNLLayout) -> dnnl_format_tag_t {
+        guard layout == .blocked, let bw = DNNLContext.blockWidth else { return dnnl_nchw }
+        return ActivationLayout.blocked(bw).tag
+    }
 
     private static func forwardPD(x: [Int], y: [Int], layout: DNNLLayout, kind: dnnl_prop_kind_t = dnnl_forward_training,
                                   what: String) -> dnnl_primitive_desc_t {

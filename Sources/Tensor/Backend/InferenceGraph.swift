@@ -5,7 +5,8 @@ import Glibc
 
 /// A network's forward pass compiled once for one input shape and run many times, for
 /// inference. Layer by layer, each kernel call takes NCHW tensors and reorders them into and out
-/// of oneDNN's blocked layout; here the activations stay in one layout (fp32: nChw16c; bf16:
+/// of oneDNN's blocked layout; here the activations stay in one layout (fp32: the CPU's blocked
+/// one, nChw16c or nChw8c; bf16:
 /// nhwc, see `ActivationLayout`) from the first convolution to the head, so the only reorders
 /// are of the input and the output. Every buffer is planned at compile time (values whose lives
 /// do not overlap share memory) and bound to its primitives once, so a run allocates nothing. In
@@ -83,11 +84,14 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         var tempBlock: [Int: Int] = [:]     // transposed conv's 4·Co output, per node
         var inputReorder: (md: dnnl_memory_desc_t, block: Int)?
         var ok = true
-        // fp32: nChw16c, where oneDNN's jit convolutions run; bf16: nhwc, the layout of its AMX
-        // (brgconv) kernels — on nChw16c it falls back to AVX512-BF16 ones at half the speed of fp32.
-        let layout = bf16 ? ActivationLayout.channelsLast : ActivationLayout.blocked16
+        // fp32: the CPU's blocked layout (`DNNLContext.blockWidth`), where oneDNN's jit convolutions
+        // run; bf16: nhwc, the layout of its AMX (brgconv) kernels — on nChw16c it falls back to
+        // AVX512-BF16 ones at half the speed of fp32.
+        let bw = DNNLContext.blockWidth
+        guard bf16 || bw != nil else { return nil }
+        let layout = bf16 ? ActivationLayout.channelsLast : ActivationLayout.blocked(bw!)
         /// The descriptor of an activation of `dims` in the graph's layout.
-        func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout == .blocked16 ? dnnl_nChw16c : dnnl_nhwc, what, type: dt) }
+        func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout.tag, what, type: dt) }
         func inLayout(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool { dnnlSameMD(md, activation(dims)) }
         /// fp32 3×3 convolutions as Winograd F(4×4, 3×3) where oneDNN has it (`KernelTuning.winograd`),
         /// the layer is wide enough to gain (32 channels a side; at 16 it loses, see
@@ -143,7 +147,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 if !inLayout(mds[i], s) { ok = false }
             case .concatUpsampled(let skip, let x, let wi, _):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1], cs = g.shapes[skip][1]
-                guard layout == .channelsLast || (co % 16 == 0 && cs % 16 == 0), !isOut, inLayout(mds[skip], g.shapes[skip]), inLayout(mds[x], xs) else { ok = false; break }
+                guard layout == .channelsLast || (co % bw! == 0 && cs % bw! == 0), !isOut, inLayout(mds[skip], g.shapes[skip]), inLayout(mds[x], xs) else { ok = false; break }
                 // The 2×2 stride-2 transposed convolution is a 1×1 convolution to 4·Co channels
                 // (channel g·Co + o for window position g = 2a + b), moved into place by `depthToSpace`.
                 let zs = [xs[0], 4 * co, xs[2], xs[3]]

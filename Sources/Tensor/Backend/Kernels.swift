@@ -219,7 +219,7 @@ public enum KernelTuning {
     /// The same for the 2×2 transposed convolutions.
     @TaskLocal public static var transposedConvLayout: KernelLayoutPolicy = .auto
 
-    /// The same for max pooling (`.blocked`: nChw16c with reorders).
+    /// The same for max pooling (`.blocked`: the CPU's blocked layout, with reorders).
     @TaskLocal public static var poolLayout: KernelLayoutPolicy = .auto
 
     /// Whether `Kernels.conv2dPair` keeps the intermediate in the blocked layout (default true;
@@ -277,4 +277,9 @@ public enum KernelTuning {
 
     /// The oneDNN implementations ("jit:avx512_core", "gemm:jit", ...) of the cached primitives.
     public static var implementations: [String] { DNNLContext.shared.implementations }
+
+    /// The channel block of the compiled graphs' activations on this CPU (16 with AVX-512, 8
+    /// with AVX2; nil where oneDNN has no blocked jit convolution and the networks run layer by
+    /// layer), as `DNNLContext.blockWidth` found it.
+    public static var blockWidth: Int? { DNNLContext.blockWidth }
 }

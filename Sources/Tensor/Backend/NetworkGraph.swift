@@ -64,9 +64,9 @@ public final class NetworkGraph: @unchecked Sendable {
     }
 
     /// Creates every primitive and plans the memory for computing `output`; nil where the graph
-    /// does not fit the plan (in fp32, channel counts that are not multiples of 16 where channels
-    /// are concatenated, or a layout oneDNN does not accept), and the caller should run layer by
-    /// layer instead. bf16 applies only where the CPU has native bf16.
+    /// does not fit the plan (in fp32, channel counts that are not multiples of the CPU's channel
+    /// block where channels are concatenated, a CPU without a blocked layout, or a layout oneDNN
+    /// does not accept), and the caller should run layer by layer instead. bf16 applies only where the CPU has native bf16.
     public func compile(output: Value, precision: KernelPrecision) -> CompiledInferenceGraph? {
         let ctx = DNNLContext.shared
         return ctx.locked {
@@ -76,8 +76,9 @@ public final class NetworkGraph: @unchecked Sendable {
     }
 
     /// Creates the forward (training) and backward primitives of the graph ending in `output`
-    /// (fp32); nil where it does not fit (channel counts that are not multiples of 16 inside the
-    /// network, or a layout oneDNN does not accept), and the caller trains layer by layer.
+    /// (fp32); nil where it does not fit (channel counts that are not multiples of the CPU's
+    /// channel block inside the network, a CPU without a blocked layout, or a layout oneDNN does
+    /// not accept), and the caller trains layer by layer.
     public func compileTraining(output: Value) -> CompiledTrainingGraph? {
         let ctx = DNNLContext.shared
         return ctx.locked {

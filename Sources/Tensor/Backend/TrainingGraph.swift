@@ -8,7 +8,8 @@ import Glibc
 ///
 /// Why: layer by layer, every convolution takes NCHW tensors and reorders its input, its output
 /// and its gradient into and out of oneDNN's blocked layout; at 256²/F=32 that was ~14 % of a
-/// training step. Here every activation and every gradient stays in nChw16c from the first
+/// training step. Here every activation and every gradient stays in the CPU's blocked layout
+/// (nChw16c with AVX-512, nChw8c with AVX2; `DNNLContext.blockWidth`) from the first
 /// convolution to the head, ReLU's backward runs on the blocked buffers, and the only reorders
 /// left are of the input, the logits, their gradient and the weights (which change every step).
 /// The primitives are the ones the layer path runs (oneDNN's jit convolutions, forward-training
@@ -74,14 +75,16 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
         let count = output + 1
         var dropouts = 0
 
-        func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, dnnl_nChw16c, what) }
+        guard let bw = DNNLContext.blockWidth else { return nil }
+        let layout = ActivationLayout.blocked(bw)
+        func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout.tag, what) }
         let same = dnnlSameMD, md = dnnlQueryMD
         func keep(_ pd: dnnl_primitive_desc_t) -> dnnl_primitive_desc_t { pds.append(pd); return pd }
         var scratch = 0
         func noteScratch(_ pd: dnnl_primitive_desc_t) { scratch = max(scratch, dnnlScratchpadBytes(pd)) }
         let size = dnnlSize
 
-        // Pass 1: descriptors of every primitive and value; nil where a value would leave nChw16c.
+        // Pass 1: descriptors of every primitive and value; nil where a value would leave `layout`.
         var mds = Array(repeating: dnnl_memory_desc_t(), count: count)
         var convs: [Int: ConvPDs] = [:]
         var pools: [Int: (fwd: dnnl_primitive_desc_t, bwd: dnnl_primitive_desc_t)] = [:]
@@ -178,7 +181,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                 if !same(mds[i], activation(s)) || !same(md(bwd, DNNL_ARG_DIFF_SRC), mds[x]) { ok = false }
             case .concatUpsampled(let skip, let x, let wi, _):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1]
-                guard i != output, co % 16 == 0, g.shapes[skip][1] % 16 == 0, x != 0 else { ok = false; break }
+                guard i != output, co % bw == 0, g.shapes[skip][1] % bw == 0, x != 0 else { ok = false; break }
                 let zs = [xs[0], 4 * co, xs[2], xs[3]]
                 let c = convPDs(x: mds[x], xs: xs, co: 4 * co, k: 1, p: 0, dst: activation(zs), relu: false, slope: 0, dataGradient: true)
                 convs[i] = c
@@ -322,8 +325,8 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                 let out = valuePtr[i]!, skipPtr = valuePtr[skip]!, zp = zBuffer.pointer
                 forwardSteps.append(exec(text, c.fwd, [(DNNL_ARG_SRC, value[x]), (DNNL_ARG_WEIGHTS, slot.forwardInner), (DNNL_ARG_BIAS, slot.bias), (DNNL_ARG_DST, z)]))
                 forwardSteps.append(.host("\(text) copies") {
-                    GraphCopies.copySkip(skipPtr, into: out, layout: .blocked16, n: n, skipChannels: cs, totalChannels: cs + co, pixels: 4 * h * w, elementSize: 4)
-                    GraphCopies.depthToSpace(zp, into: out, layout: .blocked16, n: n, co: co, h: h, w: w, channelOffset: cs, totalChannels: cs + co, elementSize: 4)
+                    GraphCopies.copySkip(skipPtr, into: out, layout: layout, n: n, skipChannels: cs, totalChannels: cs + co, pixels: 4 * h * w, elementSize: 4)
+                    GraphCopies.depthToSpace(zp, into: out, layout: layout, n: n, co: co, h: h, w: w, channelOffset: cs, totalChannels: cs + co, elementSize: 4)
                 })
                 var mask: UnsafeMutablePointer<UInt8>?
                 if p > 0 {
@@ -334,7 +337,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                     let k = dropouts
                     dropouts += 1
                     forwardSteps.append(.host("dropout \(KernelShapes.fmt(s))") { [unowned self] in
-                        TrainingCopies.dropout(out, mask: m, n: s[0], c: s[1], h: s[2], w: s[3], p: p, key: self.keys[k])
+                        TrainingCopies.dropout(out, mask: m, n: s[0], c: s[1], h: s[2], w: s[3], block: bw, p: p, key: self.keys[k])
                     })
                 }
                 // Backward: dropout, the skip's share, then the transposed convolution's on gz.
@@ -347,8 +350,8 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                 precondition(skipFirst, "CompiledTrainingGraph: a skip connection read after its concatenation")
                 let gSkip = gradPtr(skip)
                 bwd.append(.host("\(text) backward copies") {
-                    GraphCopies.copySkip(gSkip, into: gOut, layout: .blocked16, n: n, skipChannels: cs, totalChannels: cs + co, pixels: 4 * h * w, elementSize: 4, reverse: true)
-                    GraphCopies.depthToSpace(gzPtr, into: gOut, layout: .blocked16, n: n, co: co, h: h, w: w, channelOffset: cs, totalChannels: cs + co, elementSize: 4, reverse: true)
+                    GraphCopies.copySkip(gSkip, into: gOut, layout: layout, n: n, skipChannels: cs, totalChannels: cs + co, pixels: 4 * h * w, elementSize: 4, reverse: true)
+                    GraphCopies.depthToSpace(gzPtr, into: gOut, layout: layout, n: n, co: co, h: h, w: w, channelOffset: cs, totalChannels: cs + co, elementSize: 4, reverse: true)
                 })
                 bwd.append(exec("\(text) backward weights", c.bwdWeights, [(DNNL_ARG_SRC, value[x]), (DNNL_ARG_DIFF_DST, gz),
                                                                              (DNNL_ARG_DIFF_WEIGHTS, slot.gradInner), (DNNL_ARG_DIFF_BIAS, slot.gradBias)]))
