@@ -5,14 +5,13 @@ import Glibc
 
 /// A network's forward pass compiled once for one input shape and run many times, for
 /// inference. Layer by layer, each kernel call takes NCHW tensors and reorders them into and out
-/// of oneDNN's blocked layout; here the activations stay in one layout (fp32: the CPU's blocked
-/// one, nChw16c or nChw8c; bf16:
-/// nhwc, see `ActivationLayout`) from the first convolution to the head, so the only reorders
-/// are of the input and the output. Every buffer is planned at compile time (values whose lives
-/// do not overlap share memory) and bound to its primitives once, so a run allocates nothing. In
-/// bf16 the activations themselves are bfloat16 (half the memory traffic), with fp32
-/// accumulation inside the primitives. Weights are snapshots taken by `setWeights` (the caller
-/// refreshes them when its parameters change).
+/// of oneDNN's blocked layout; here the activations stay in one layout (fp32: the CPU's
+/// blocked one, nChw16c or nChw8c; bf16: nhwc, see `ActivationLayout`) from the first
+/// convolution to the head, so the only reorders are of the input and the output. Every buffer
+/// is planned at compile time (values whose lives do not overlap share memory) and bound to its
+/// primitives once, so a run allocates nothing. In bf16 the activations themselves are bfloat16
+/// (half the memory traffic), with fp32 accumulation inside the primitives. Weights are
+/// snapshots taken by `setWeights` (the caller refreshes them when its parameters change).
 public final class CompiledInferenceGraph: @unchecked Sendable {
     public let inputShape: [Int], outputShape: [Int]
     public let precision: KernelPrecision

@@ -66,7 +66,8 @@ public final class NetworkGraph: @unchecked Sendable {
     /// Creates every primitive and plans the memory for computing `output`; nil where the graph
     /// does not fit the plan (in fp32, channel counts that are not multiples of the CPU's channel
     /// block where channels are concatenated, a CPU without a blocked layout, or a layout oneDNN
-    /// does not accept), and the caller should run layer by layer instead. bf16 applies only where the CPU has native bf16.
+    /// does not accept), and the caller should run layer by layer instead. bf16 applies only
+    /// where the CPU has native bf16.
     public func compile(output: Value, precision: KernelPrecision) -> CompiledInferenceGraph? {
         let ctx = DNNLContext.shared
         return ctx.locked {
