@@ -84,25 +84,26 @@ final class DNNLContext: @unchecked Sendable {
     }()
 
     /// The channel block of oneDNN's fp32 jit convolutions on this CPU: 16 (nChw16c, AVX-512) or
-    /// 8 (nChw8c, AVX2, AVX, SSE4.1); nil where oneDNN picks no blocked layout, or only its
-    /// reference loop, for a 32→32 3×3 convolution left to its choice (e.g. a build without jit
-    /// kernels for the CPU). The compiled graphs keep their activations in this block. Forced into
-    /// another one, oneDNN runs its reference loops: on a 2-core AVX2 EPYC a [4, 16, 128, 128]
-    /// 16→16 convolution in nChw16c took 3.8 s, and the long preset trained 3 steps in
-    /// 15 minutes (docs/experiments.md, session 22).
+    /// 8 (nChw8c, AVX2, AVX, SSE4.1); nil where neither runs a 32→32 3×3 convolution with a jit
+    /// kernel (e.g. a build without jit kernels for the CPU). Each block is tried in turn, the
+    /// wider first, with the activations forced into it as the compiled graphs force them (what
+    /// oneDNN would pick unasked may be another layout, such as nhwc for its brgemm kernels).
+    /// In a block its jit kernels do not take, oneDNN runs its reference loops: on a 2-core AVX2
+    /// EPYC a [4, 16, 128, 128] 16→16 convolution in nChw16c took 3.8 s, and the long preset
+    /// trained 3 steps in 15 minutes (docs/experiments.md, session 22).
     static let blockWidth: Int? = {
         let ctx = DNNLContext.shared, what = "the block width probe"
         let dims = [1, 32, 16, 16]
-        var src = ctx.memoryDesc(dims, dnnl_format_tag_any, what), dst = src
-        var wt = ctx.memoryDesc([32, 32, 3, 3], dnnl_format_tag_any, what), b = ctx.memoryDesc([32], dnnl_x, what)
-        var d = dnnl_convolution_desc_t()
-        dnnlCheck(dnnl_convolution_forward_desc_init(&d, dnnl_forward_inference, dnnl_convolution_direct, &src, &wt, &b, &dst,
-                                                     [1, 1], [1, 1], [1, 1]), "dnnl_convolution_forward_desc_init", what)
-        guard let pd = dnnlPrimitiveDescIfImplemented(&d, what: what) else { return nil }
-        defer { dnnl_primitive_desc_destroy(pd) }
-        guard !dnnlImplementationName(pd).hasPrefix("ref") else { return nil }
-        let chosen = dnnlQueryMD(pd, DNNL_ARG_DST)
-        return [16, 8].first { dnnlSameMD(chosen, ctx.memoryDesc(dims, ActivationLayout.blocked($0).tag, what)) }
+        return [16, 8].first { width in
+            var src = ctx.memoryDesc(dims, ActivationLayout.blocked(width).tag, what), dst = src
+            var wt = ctx.memoryDesc([32, 32, 3, 3], dnnl_format_tag_any, what), b = ctx.memoryDesc([32], dnnl_x, what)
+            var d = dnnl_convolution_desc_t()
+            dnnlCheck(dnnl_convolution_forward_desc_init(&d, dnnl_forward_inference, dnnl_convolution_direct, &src, &wt, &b, &dst,
+                                                         [1, 1], [1, 1], [1, 1]), "dnnl_convolution_forward_desc_init", what)
+            guard let pd = dnnlPrimitiveDescIfImplemented(&d, what: what) else { return false }
+            defer { dnnl_primitive_desc_destroy(pd) }
+            return !dnnlImplementationName(pd).hasPrefix("ref")
+        }
     }()
 
     /// Primitives kept at most: a training loop uses a few dozen; inference on varying crop sizes
