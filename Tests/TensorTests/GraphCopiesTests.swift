@@ -5,23 +5,17 @@ import Support
 /// The compiled graphs' host moves in both blocked layouts (8 channels a block with AVX2, 16 with
 /// AVX-512), whatever this CPU runs: each against the same move done on NCHW by index.
 struct GraphCopiesTests {
-    /// NCHW [n, c, h, w] → nChw{b}c, by index.
-    static func blocked(_ x: [Float], n: Int, c: Int, h: Int, w: Int, b: Int) -> [Float] {
+    /// NCHW [n, c, h, w] → nChw{b}c by index (`back`: nChw{b}c → NCHW).
+    static func blocked(_ x: [Float], n: Int, c: Int, h: Int, w: Int, b: Int, back: Bool = false) -> [Float] {
         var out = [Float](repeating: .nan, count: x.count)
         for i in 0..<n { for ch in 0..<c { for y in 0..<h { for xx in 0..<w {
-            out[(((i * (c / b) + ch / b) * h + y) * w + xx) * b + ch % b] = x[((i * c + ch) * h + y) * w + xx]
+            let (plain, block) = (((i * c + ch) * h + y) * w + xx, (((i * (c / b) + ch / b) * h + y) * w + xx) * b + ch % b)
+            if back { out[plain] = x[block] } else { out[block] = x[plain] }
         } } } }
         return out
     }
 
-    /// nChw{b}c → NCHW, by index.
-    static func plain(_ x: [Float], n: Int, c: Int, h: Int, w: Int, b: Int) -> [Float] {
-        var out = [Float](repeating: .nan, count: x.count)
-        for i in 0..<n { for ch in 0..<c { for y in 0..<h { for xx in 0..<w {
-            out[((i * c + ch) * h + y) * w + xx] = x[(((i * (c / b) + ch / b) * h + y) * w + xx) * b + ch % b]
-        } } } }
-        return out
-    }
+    static func plain(_ x: [Float], n: Int, c: Int, h: Int, w: Int, b: Int) -> [Float] { blocked(x, n: n, c: c, h: h, w: w, b: b, back: true) }
 
     static func random(_ count: Int, seed: UInt64) -> [Float] {
         var rng = SeededRNG(seed: seed)

@@ -6,8 +6,8 @@ import CDNNL
 enum DNNLPooling {
     /// Blocked: the CPU's block (`DNNLContext.blockWidth`), NCHW where oneDNN has none.
     private static func tag(_ layout: DNNLLayout) -> dnnl_format_tag_t {
-        guard layout == .blocked, let bw = DNNLContext.blockWidth else { return dnnl_nchw }
-        return ActivationLayout.blocked(bw).tag
+        guard layout == .blocked, let native = ActivationLayout.native else { return dnnl_nchw }
+        return native.tag
     }
 
     private static func forwardPD(x: [Int], y: [Int], layout: DNNLLayout, kind: dnnl_prop_kind_t = dnnl_forward_training,

@@ -12,6 +12,16 @@ enum ActivationLayout: Equatable {
     /// nhwc: [N][H][W][C].
     case channelsLast
 
+    /// The CPU's blocked layout (`DNNLContext.blockWidth`); nil where oneDNN runs neither block
+    /// with jit kernels.
+    static var native: ActivationLayout? { DNNLContext.blockWidth.map(ActivationLayout.blocked) }
+
+    /// Whether `channels` fill whole blocks (any count does in nhwc): the host moves copy whole blocks.
+    func fills(_ channels: Int) -> Bool {
+        if case .blocked(let b) = self { return channels % b == 0 }
+        return true
+    }
+
     var tag: dnnl_format_tag_t {
         switch self {
         case .blocked(16): return dnnl_nChw16c

@@ -86,9 +86,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
         // fp32: the CPU's blocked layout (`DNNLContext.blockWidth`), where oneDNN's jit convolutions
         // run; bf16: nhwc, the layout of its AMX (brgconv) kernels — on nChw16c it falls back to
         // AVX512-BF16 ones at half the speed of fp32.
-        let bw = DNNLContext.blockWidth
-        guard bf16 || bw != nil else { return nil }
-        let layout = bf16 ? ActivationLayout.channelsLast : ActivationLayout.blocked(bw!)
+        guard let layout = bf16 ? ActivationLayout.channelsLast : ActivationLayout.native else { return nil }
         /// The descriptor of an activation of `dims` in the graph's layout.
         func activation(_ dims: [Int]) -> dnnl_memory_desc_t { ctx.memoryDesc(dims, layout.tag, what, type: dt) }
         func inLayout(_ md: dnnl_memory_desc_t, _ dims: [Int]) -> Bool { dnnlSameMD(md, activation(dims)) }
@@ -146,7 +144,7 @@ public final class CompiledInferenceGraph: @unchecked Sendable {
                 if !inLayout(mds[i], s) { ok = false }
             case .concatUpsampled(let skip, let x, let wi, _):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1], cs = g.shapes[skip][1]
-                guard layout == .channelsLast || (co % bw! == 0 && cs % bw! == 0), !isOut, inLayout(mds[skip], g.shapes[skip]), inLayout(mds[x], xs) else { ok = false; break }
+                guard layout.fills(co), layout.fills(cs), !isOut, inLayout(mds[skip], g.shapes[skip]), inLayout(mds[x], xs) else { ok = false; break }
                 // The 2×2 stride-2 transposed convolution is a 1×1 convolution to 4·Co channels
                 // (channel g·Co + o for window position g = 2a + b), moved into place by `depthToSpace`.
                 let zs = [xs[0], 4 * co, xs[2], xs[3]]

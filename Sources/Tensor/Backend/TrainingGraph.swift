@@ -181,7 +181,7 @@ public final class CompiledTrainingGraph: @unchecked Sendable {
                 if !same(mds[i], activation(s)) || !same(md(bwd, DNNL_ARG_DIFF_SRC), mds[x]) { ok = false }
             case .concatUpsampled(let skip, let x, let wi, _):
                 let xs = g.shapes[x], co = g.weightShapes[wi][1]
-                guard i != output, co % bw == 0, g.shapes[skip][1] % bw == 0, x != 0 else { ok = false; break }
+                guard i != output, layout.fills(co), layout.fills(g.shapes[skip][1]), x != 0 else { ok = false; break }
                 let zs = [xs[0], 4 * co, xs[2], xs[3]]
                 let c = convPDs(x: mds[x], xs: xs, co: 4 * co, k: 1, p: 0, dst: activation(zs), relu: false, slope: 0, dataGradient: true)
                 convs[i] = c
