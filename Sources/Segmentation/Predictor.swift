@@ -28,8 +28,11 @@ public struct CaseSummary: Codable, Sendable {
 /// networks in batches (B only on slices where A found liver), back to the scan's grid,
 /// post-processing, and the input's own orientation and affine for the output.
 /// Memory stays at the volume plus one batch: probabilities are thresholded slice by slice.
+/// An ensemble's members see each batch in turn, and their probabilities are averaged.
 public final class Predictor {
-    public let model: LiverTumorModel
+    public let ensemble: ModelEnsemble
+    /// The configuration the members share (the model itself when alone).
+    public var model: LiverTumorModel { ensemble.shared }
     /// Slices per pass through the networks. Every batch's activations and oneDNN buffers scale
     /// with it while the time does not (2 cores, 512²×200 with a 256²/F=32 cascade, `bench
     /// segment`, alternating runs: batch 1 peaked at 341 MB in 34–43 s, batch 2 at 437 MB in
@@ -54,13 +57,19 @@ public final class Predictor {
     /// Found lesions grow up to this many voxels where the CT continues them (`LesionRefinement`); 0: B's labels as they are.
     public var lesionReach = LesionRefinement.defaultReach
 
-    public init(model: LiverTumorModel) {
-        self.model = model
-        liverThreshold = model.liverThreshold
-        tumorThreshold = model.tumorThreshold
-        tumorExtentThreshold = model.tumorExtentThreshold
-        minLesionML = model.minLesionML
-        minLesionSlices = model.minLesionSlices
+    public convenience init(model: LiverTumorModel) {
+        // One model is always an ensemble of one.
+        try! self.init(ensemble: ModelEnsemble([model]))
+    }
+
+    /// The ensemble's operating point (`ModelEnsemble`) unless told otherwise.
+    public init(ensemble: ModelEnsemble) {
+        self.ensemble = ensemble
+        liverThreshold = ensemble.liverThreshold
+        tumorThreshold = ensemble.tumorThreshold
+        tumorExtentThreshold = ensemble.tumorExtentThreshold
+        minLesionML = ensemble.minLesionML
+        minLesionSlices = ensemble.minLesionSlices
     }
 
     /// Labels (0/1/2) on the input's grid, and optionally the tumor probability there.
@@ -147,9 +156,12 @@ public final class Predictor {
             let liverProb: Tensor
             var tumorProb: Tensor? = nil
             if model.kind == .oneStep {
-                (liverProb, tumorProb) = model.predict(hu: huA)
+                // The one-step network's two outputs come from one pass: each member runs once.
+                let both = ensemble.models.map { $0.predict(hu: huA) }
+                liverProb = ModelEnsemble.mean(both.map(\.liver))
+                tumorProb = ModelEnsemble.mean(both.map(\.tumor))
             } else {
-                liverProb = model.logitsA(huA).sigmoid()
+                liverProb = ensemble.mean { $0.logitsA(huA).sigmoid() }
             }
             times["liver"]! += ProcessStats.now() - t0
             let tp = ProcessStats.now()
@@ -211,7 +223,7 @@ public final class Predictor {
                         model.tumorInputsFromScan(scan: ks.indices.map { UnsafeBufferPointer(rebasing: v[($0 * plane)..<(($0 + 1) * plane)]) },
                                                   width: nx, height: ny, liver: mask, threshold: 0.5)
                     }
-                    let pb = model.tumorProbability(crops: inputs.hu, mask: inputs.mask)
+                    let pb = ensemble.mean { $0.tumorProbability(crops: inputs.hu, mask: inputs.mask) }
                     var scanTumor: [Int: [Float]] = [:]
                     for (j, n) in inputs.slices.enumerated() {
                         var t = [Float](repeating: 0, count: plane)
@@ -222,7 +234,7 @@ public final class Predictor {
                     t0 = ProcessStats.now()
                     placeTumor(ks) { scanTumor[$0] }
                 } else {
-                    let pb = model.tumorProbability(hu: hu!, mask: mask)
+                    let pb = ensemble.mean { $0.tumorProbability(hu: hu!, mask: mask) }
                     times["tumor"]! += ProcessStats.now() - t0
                     t0 = ProcessStats.now()
                     placeTumor(ks) { n in toNative(pb, n, into: &tumorNative); return tumorNative }

@@ -12,7 +12,8 @@ struct SegmentCommand: ParsableCommand {
         discussion: "The label map is uint8 on the input's grid with the input's affine, so it overlays the CT exactly.")
 
     @Argument(help: "NIfTI file, DICOM folder/file, or a folder of NIfTI files.") var input: String
-    @Option(help: "Run directory of a trained model.") var model: String
+    @Option(help: "Run directory of a trained model. Given more than once (runs of one configuration, e.g. other seeds), the models' probabilities are averaged and their operating points too.")
+    var model: [String]
     @Option(help: "Output label map (.nii or .nii.gz), or a folder for a batch of inputs.") var out: String
     @Option(help: "Also write the tumor probability (float32 NIfTI) here (single input only).") var prob: String?
     @Option(help: "Liver threshold (default: the model's).") var thresholdLiver: Float?
@@ -39,8 +40,9 @@ struct SegmentCommand: ParsableCommand {
     func run() throws {
         if let threads { Kernels.setThreads(threads); ProcessInfoCores.count = threads }
         Kernels.setInferencePrecision(precision)
-        let (model, manifest) = try RunDirectory(URL(fileURLWithPath: self.model)).loadModel()
-        let predictor = Predictor(model: model)
+        let loaded = try model.map { try RunDirectory(URL(fileURLWithPath: $0)).loadModel() }
+        let manifest = loaded[0].1
+        let predictor = Predictor(ensemble: try ModelEnsemble(loaded.map(\.0), names: model))
         predictor.batchSize = batch
         predictor.keepLargest = keepLargest
         guard bridgeRadius >= 0 else { throw ValidationError("--bridge-radius must be ≥ 0, got \(bridgeRadius)") }
@@ -68,7 +70,7 @@ struct SegmentCommand: ParsableCommand {
         let inputURL = URL(fileURLWithPath: input)
         let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))
         if jobs.count > 1 && prob != nil { throw ValidationError("--prob works with a single input") }
-        FileHandle.standardError.write(Data("model: \(manifest.training.kind.rawValue), \(manifest.training.size)², thresholds liver \(predictor.liverThreshold), tumor \(predictor.tumorThreshold)\(predictor.tumorExtentThreshold.map { ", lesions reaching to \($0)" } ?? "")\n".utf8))
+        FileHandle.standardError.write(Data("model: \(manifest.training.kind.rawValue), \(manifest.training.size)²\(model.count > 1 ? ", ensemble of \(model.count)" : ""), thresholds liver \(predictor.liverThreshold), tumor \(predictor.tumorThreshold)\(predictor.tumorExtentThreshold.map { ", lesions reaching to \($0)" } ?? "")\n".utf8))
         var failures = 0
         for (src, dst) in jobs {
             do {
