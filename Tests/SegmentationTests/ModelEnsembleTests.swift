@@ -104,6 +104,59 @@ import Testing
         #expect(tumor == (2 * 27, 3 * 27, 27))
     }
 
+    /// A one-step member whose 3-class head reads x = window(HU): background logit 0, liver
+    /// 60 · (x − 0.5), tumor 120 · (x − `tumorLevel`); softmax, liver = P(liver) + P(tumor).
+    static func oneStepMember(tumorLevel: Float) -> LiverTumorModel {
+        let m = LiverTumorModel(kind: .oneStep, size: 24, unet: UNetConfig(inChannels: 1, classes: 3, filters: 1, depth: 0, dropout: 0), seed: 1)
+        GeometryTests.thresholdNet(m.netA, scale: 0, at: 0)
+        for (name, v) in m.netA.namedVariables where name.hasPrefix("head.") {
+            var t = Tensor.zeros(v.value.shape)
+            if name == "head.weight" { (t[flat: 1], t[flat: 2]) = (60, 120) }
+            if name == "head.bias" { (t[flat: 1], t[flat: 2]) = (-30, -120 * tumorLevel) }
+            v.value = t
+        }
+        return m
+    }
+
+    /// The one-step network's liver and tumor, both from one pass of each member, are averaged
+    /// alike. Tumor levels 0.575 and 0.6; a 170 HU liver with lesions of 235, 245 and 265 HU
+    /// (x = 0.67, 0.69, 0.73): the members' mean tumor probabilities, worked out from the
+    /// softmax, are 0.455, 0.636 and 0.925; at threshold 0.5 the ensemble keeps the two
+    /// brighter, member 1 alone (0.769, 0.917, 0.992) all three, member 2 alone (0.142, 0.354,
+    /// 0.858) only the brightest.
+    @Test func theOneStepNetworksOutputsAreBothAveraged() throws {
+        let g = Geometry(shape: [24, 24, 3], spacing: [1, 1, 1])
+        var v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
+        let lesions: [Float] = [235, 245, 265]
+        for k in 0..<3 { for j in 4..<20 { for i in 2..<20 { v[i, j, k] = 170 } } }
+        for (n, h) in lesions.enumerated() { for k in 0..<3 { for j in 8..<11 { for i in (3 + 6 * n)..<(6 + 6 * n) { v[i, j, k] = h } } } }
+        func probabilities(_ hu: Float, tumorLevel: Double) -> (liver: Double, tumor: Double) {
+            let x = min(1, max(0, (Double(hu) + 100) / 500))
+            let z = [0, 60 * (x - 0.5), 120 * (x - tumorLevel)], top = z.max()!
+            let e = z.map { exp($0 - top) }, sum = e.reduce(0, +)
+            return ((e[1] + e[2]) / sum, e[2] / sum)
+        }
+        func mean(_ hu: Float) -> (liver: Double, tumor: Double) {
+            let (a, b) = (probabilities(hu, tumorLevel: 0.575), probabilities(hu, tumorLevel: 0.6))
+            return ((a.liver + b.liver) / 2, (a.tumor + b.tumor) / 2)
+        }
+        #expect(lesions.map { mean($0).tumor >= 0.5 } == [false, true, true])
+        #expect(lesions.map { probabilities($0, tumorLevel: 0.575).tumor >= 0.5 } == [true, true, true])
+        #expect(lesions.map { probabilities($0, tumorLevel: 0.6).tumor >= 0.5 } == [false, false, true])
+        let (labels, prob, _) = try Self.exact(Predictor(ensemble: ModelEnsemble([Self.oneStepMember(tumorLevel: 0.575), Self.oneStepMember(tumorLevel: 0.6)])))
+            .segment(v, tumorProbability: true)
+        var wrong = (probability: [Int](), label: [Int]())
+        for n in 0..<g.voxelCount {
+            let h = v.voxels[n], m = mean(h)
+            let want: UInt8 = m.liver < 0.5 ? 0 : m.tumor >= 0.5 ? 2 : 1
+            if labels.voxels[n] != want { wrong.label.append(n) }
+            if want != 0 && abs(Double(prob!.voxels[n]) - m.tumor) >= 1e-4 { wrong.probability.append(n) }
+        }
+        #expect(wrong.label.isEmpty && wrong.probability.isEmpty,
+                "labelled otherwise at \(wrong.label.count) voxels, probability off the mean at \(wrong.probability.count)")
+        #expect(labels.voxels.filter { $0 == 2 }.count == 2 * 27)
+    }
+
     @Test func theOperatingPointIsTheMembersMean() throws {
         let m1 = Self.member(liverLevel: 0.5, tumorLevel: 0.8), m2 = Self.member(liverLevel: 0.5, tumorLevel: 0.8)
         (m1.liverThreshold, m1.tumorThreshold, m1.tumorExtentThreshold, m1.minLesionML, m1.minLesionSlices) = (0.4, 0.4, nil, 1, 2)
