@@ -39,6 +39,13 @@ import Testing
         return v
     }
 
+    /// A 170 HU liver (the stripes' box) with a 3×3×3 lesion of each intensity, one in each stripe.
+    static func liverWithLesions(_ lesions: [Float]) -> Volume<Float> {
+        var v = stripes([170, 170, 170])
+        for (n, h) in lesions.enumerated() { for k in 0..<3 { for j in 8..<11 { for i in (3 + 6 * n)..<(6 + 6 * n) { v[i, j, k] = h } } } }
+        return v
+    }
+
     /// A: levels 0.5 and 0.6 in the liver window, both thresholds 0.5. The members' mean at
     /// 170 HU is 0.47 (member 1 alone: liver, 0.92), at 190 HU 0.61 (member 2 alone: not, 0.23),
     /// at 220 HU 0.96: the ensemble's liver is the two brighter stripes, neither member's.
@@ -72,11 +79,8 @@ import Testing
     /// ensemble keeps the two brighter; member 1 alone keeps all three, member 2 only the last.
     /// The probability written is the members' mean (checked against each member's own run).
     @Test func theTumorIsTheMembersMeanProbabilityAtTheirMeanThreshold() throws {
-        let g = Geometry(shape: [24, 24, 3], spacing: [1, 1, 1])
-        var v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
         let lesions: [Float] = [200, 215, 235]
-        for k in 0..<3 { for j in 4..<20 { for i in 2..<20 { v[i, j, k] = 170 } } }
-        for (n, h) in lesions.enumerated() { for k in 0..<3 { for j in 8..<11 { for i in (3 + 6 * n)..<(6 + 6 * n) { v[i, j, k] = h } } } }
+        let v = Self.liverWithLesions(lesions), g = v.geometry
         let m1 = Self.member(liverLevel: 0.5, tumorLevel: 0.8), m2 = Self.member(liverLevel: 0.5, tumorLevel: 0.9)
         m1.tumorThreshold = 0.5
         m2.tumorThreshold = 0.6
@@ -125,11 +129,8 @@ import Testing
     /// brighter, member 1 alone (0.769, 0.917, 0.992) all three, member 2 alone (0.142, 0.354,
     /// 0.858) only the brightest.
     @Test func theOneStepNetworksOutputsAreBothAveraged() throws {
-        let g = Geometry(shape: [24, 24, 3], spacing: [1, 1, 1])
-        var v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
         let lesions: [Float] = [235, 245, 265]
-        for k in 0..<3 { for j in 4..<20 { for i in 2..<20 { v[i, j, k] = 170 } } }
-        for (n, h) in lesions.enumerated() { for k in 0..<3 { for j in 8..<11 { for i in (3 + 6 * n)..<(6 + 6 * n) { v[i, j, k] = h } } } }
+        let v = Self.liverWithLesions(lesions), g = v.geometry
         func probabilities(_ hu: Float, tumorLevel: Double) -> (liver: Double, tumor: Double) {
             let x = min(1, max(0, (Double(hu) + 100) / 500))
             let z = [0, 60 * (x - 0.5), 120 * (x - tumorLevel)], top = z.max()!
