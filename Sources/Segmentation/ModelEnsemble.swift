@@ -59,10 +59,10 @@ public struct ModelEnsemble {
     public var tumorExtentThreshold: Float? {
         models.contains { $0.tumorExtentThreshold != nil } ? meanOf { $0.tumorExtentThreshold ?? $0.tumorThreshold } : nil
     }
-    public var minLesionML: Double { models.map(\.minLesionML).reduce(0, +) / Double(models.count) }
+    public var minLesionML: Double { meanOf(\.minLesionML) }
     public var minLesionSlices: Int { models.map(\.minLesionSlices).max()! }
 
-    private func meanOf(_ f: (LiverTumorModel) -> Float) -> Float {
-        models.map(f).reduce(0, +) / Float(models.count)
+    private func meanOf<T: BinaryFloatingPoint>(_ f: (LiverTumorModel) -> T) -> T {
+        models.map(f).reduce(0, +) / T(models.count)
     }
 }

@@ -119,14 +119,15 @@ struct ExperimentCommand: ParsableCommand {
                 }
                 try Trainer.start(data: trainDir, config: config, runDir: runDir).train()
             }
+            let manifest = try run.readManifest()
             if c.config.kind == .cascade {
-                if try run.readManifest().training.liverFrom != nil { sharedA.insert(c.name) } else if liverSource == nil { liverSource = runDir }
+                if manifest.training.liverFrom != nil { sharedA.insert(c.name) } else if liverSource == nil { liverSource = runDir }
             }
             let evalDir = runDir.appendingPathComponent("evaluation")
             let e = try HeldOutEvaluation.run(model: runDir, testData: testDir, predictions: runDir.appendingPathComponent("predictions"),
                                               evaluation: evalDir, label: c.label)
             evaluations.append(e); figureDirs.append(evalDir)
-            seconds.append(try run.readManifest().trainingSeconds)
+            seconds.append(manifest.trainingSeconds)
             if let h = try? JSONDecoder().decode(TrainingHistory.self, from: Data(contentsOf: run.historyJSON)) { training.append((c.label, h)) }
         }
         let table = Self.table(configs: configs, evaluations: evaluations, seconds: seconds, sharedA: sharedA)
