@@ -40,9 +40,8 @@ struct SegmentCommand: ParsableCommand {
     func run() throws {
         if let threads { Kernels.setThreads(threads); ProcessInfoCores.count = threads }
         Kernels.setInferencePrecision(precision)
-        let loaded = try model.map { try RunDirectory(URL(fileURLWithPath: $0)).loadModel() }
-        let manifest = loaded[0].1
-        let predictor = Predictor(ensemble: try ModelEnsemble(loaded.map(\.0), names: model))
+        let members = try model.map { try RunDirectory(URL(fileURLWithPath: $0)).loadModel().0 }
+        let predictor = Predictor(ensemble: try ModelEnsemble(members, names: model))
         predictor.batchSize = batch
         predictor.keepLargest = keepLargest
         guard bridgeRadius >= 0 else { throw ValidationError("--bridge-radius must be ≥ 0, got \(bridgeRadius)") }
@@ -70,7 +69,7 @@ struct SegmentCommand: ParsableCommand {
         let inputURL = URL(fileURLWithPath: input)
         let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))
         if jobs.count > 1 && prob != nil { throw ValidationError("--prob works with a single input") }
-        FileHandle.standardError.write(Data("model: \(manifest.training.kind.rawValue), \(manifest.training.size)²\(model.count > 1 ? ", ensemble of \(model.count)" : ""), thresholds liver \(predictor.liverThreshold), tumor \(predictor.tumorThreshold)\(predictor.tumorExtentThreshold.map { ", lesions reaching to \($0)" } ?? "")\n".utf8))
+        FileHandle.standardError.write(Data("model: \(predictor.model.kind.rawValue), \(predictor.model.size)²\(model.count > 1 ? ", ensemble of \(model.count)" : ""), thresholds liver \(predictor.liverThreshold), tumor \(predictor.tumorThreshold)\(predictor.tumorExtentThreshold.map { ", lesions reaching to \($0)" } ?? "")\n".utf8))
         var failures = 0
         for (src, dst) in jobs {
             do {
