@@ -361,7 +361,8 @@ public final class Trainer {
         for s in 0..<steps {
             optimizer.learningRate = schedule.rate(base: p.learningRate, at: firstStep + s)
             let idx = Array(order[(s * batchSize)..<min(order.count, (s + 1) * batchSize)])
-            let batch = TrainingBatch(data, indices: idx, augmentation: c.augmentation, lesionCuts: c.tumorMaskCuts ?? 0, rng: &rng)
+            let batch = TrainingBatch(data, indices: idx, augmentation: c.augmentation, lesionCuts: c.tumorMaskCuts ?? 0,
+                                      spills: c.tumorMaskSpills ?? 0, rng: &rng)
             let loss = step(batch, phase: p, rng: &rng)
             let v = loss.value[flat: 0]
             guard v.isFinite else {

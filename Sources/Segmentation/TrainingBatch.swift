@@ -19,9 +19,10 @@ struct TrainingBatch {
     /// `liver` and `tumor` are coverage shares rather than 0/1 labels.
     let soft: Bool
 
-    /// `lesionCuts`: share of rim lesions whose mask M is cut open (`MaskLesionCut`), after the
-    /// augmentation has moved both.
-    init(_ data: SliceDataset, indices: [Int], augmentation: Augmentation, lesionCuts: Double = 0, rng: inout SeededRNG) {
+    /// `lesionCuts`: share of rim lesions whose mask M is cut open (`MaskLesionCut`), and
+    /// `spills`: share of slices whose M grows into the liver's neighbours (`MaskSpill`), after
+    /// the augmentation has moved them.
+    init(_ data: SliceDataset, indices: [Int], augmentation: Augmentation, lesionCuts: Double = 0, spills: Double = 0, rng: inout SeededRNG) {
         let s = data.size, p = s * s, b = indices.count, c = 2 * data.context + 1
         liverInput = Tensor(uninitializedShape: [b, c, s, s])
         classes = Tensor(uninitializedShape: [b, s, s])
@@ -39,6 +40,7 @@ struct TrainingBatch {
             var f: [Float]? = data.keepsCoverage ? (data.liverCoverage[r] + data.tumorCoverage[r]).map { Float($0) / 255 } : nil
             augmentation.apply(hu: &h, labels: &l, mask: &m, soft: &f, size: s, rng: &rng)
             if lesionCuts > 0, m != nil { MaskLesionCut.apply(mask: &m!, labels: l, size: s, share: lesionCuts, rng: &rng) }
+            if spills > 0, m != nil { MaskSpill.apply(mask: &m!, hu: h[(data.context * p)..<((data.context + 1) * p)], labels: l, size: s, share: spills, rng: &rng) }
             for j in 0..<(c * p) { ap[n * c * p + j] = h[j] }
             for j in 0..<p {
                 cp[n * p + j] = Float(l[j])

@@ -79,6 +79,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// A made it. At 0.5 it raised the longer recipe's four-seed per-case tumor Dice by +0.028
     /// / −0.003 / +0.038 on the three held-out sets (docs/experiments.md, session 21).
     public var tumorMaskCuts: Double?
+    /// Share of B's training slices whose mask M grows at random into the tissue next to the
+    /// liver (`MaskSpill`), as A's masks do on new cases, so that B learns that such tissue is
+    /// not tumor. Cascade only. nil/0: M as A made it.
+    public var tumorMaskSpills: Double?
     /// The cascade's network A, with its liver threshold, comes from this finished run directory
     /// (`TrainedLiverNetwork`), and the run trains B alone: the liver phase is skipped
     /// (`liverEpochs` is then only the fold networks' of `tumorMaskFolds`). nil: A trains
@@ -240,6 +244,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let q = tumorMaskCuts, !(0...1).contains(q) || (q > 0 && kind != .cascade) {
             throw SegmentationError("--tumor-mask-cuts is a share in [0, 1] of the cascade's rim lesions, got \(q) for the \(kind.rawValue) model")
+        }
+        if let q = tumorMaskSpills, !(0...1).contains(q) || (q > 0 && kind != .cascade) {
+            throw SegmentationError("--tumor-mask-spills is a share in [0, 1] of the cascade tumor network's training slices, got \(q) for the \(kind.rawValue) model")
         }
         if liverFrom != nil {
             guard kind == .cascade else { throw SegmentationError("--liver-from gives the cascade its liver network; the \(kind.rawValue) model trains its own") }

@@ -50,6 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The liver network's cross-entropy weighs tumor pixels this many times a liver pixel (cascade, joint; default 1).") var liverTumorWeight: Float?
     @Option(help: "The cascade's tumor network learns on liver masks from liver networks trained on the other training cases, in this many folds (2 or more; default: the liver network's own masks).") var tumorMaskFolds: Int?
     @Option(help: "Share (0…1) of the lesions at the liver's rim whose liver mask is cut open at the lesion in the cascade tumor network's training slices (default 0).") var tumorMaskCuts: Double?
+    @Option(help: "Share (0…1) of the cascade tumor network's training slices whose liver mask is grown at random into the tissue next to the liver, which the network learns is not tumor (default 0).") var tumorMaskSpills: Double?
     @Option(help: "The tumor network's loss is the focal loss with this γ (cascade, joint; 0: plain cross-entropy, the default).") var tumorFocalGamma: Float?
     @Flag(help: "The cascade's tumor network ends as the mean of its weights after each epoch of its last phase (stochastic weight averaging).") var averageTumorWeights = false
     @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
@@ -121,6 +122,7 @@ struct TrainCommand: ParsableCommand {
             if let tumorFocalGamma { c.tumorFocusing = tumorFocalGamma }
             if let tumorMaskFolds { c.tumorMaskFolds = tumorMaskFolds }
             if let tumorMaskCuts { c.tumorMaskCuts = tumorMaskCuts }
+            if let tumorMaskSpills { c.tumorMaskSpills = tumorMaskSpills }
             if let tumorSliceShare { c.tumorSliceShare = tumorSliceShare }
             if let liverContext { c.liverContext = liverContext }
             if let tumorPatch { c.tumorPatch = tumorPatch }
