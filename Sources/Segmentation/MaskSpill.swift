@@ -3,7 +3,7 @@ import Support
 /// Network B's training masks M grown at random into the tissue next to the liver, the way
 /// network A's masks spill on cases it never saw. On A's own training cases its masks take in
 /// a neighbour (a 2-D piece of 40 pixels or more, reaching 4 or more pixels past the liver) in
-/// 97 of 433 slices; on 12 phantoms it never saw, in 180 of 426 (session 25). B learns on A's
+/// 97 of 433 slices; on 12 phantoms it never saw, in 180 of 426 (docs/experiments.md, session 25). B learns on A's
 /// own cases, so it has seen few such pieces, and on the held-out phantoms it called some of
 /// them tumor: 11 of seed 2's 17 false lesions of 20 voxels or more with B on 48 phantoms lay
 /// mostly on tissue the truth calls background, inside A's mask (docs/experiments.md,

@@ -81,7 +81,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var tumorMaskCuts: Double?
     /// Share of B's training slices whose mask M grows at random into the tissue next to the
     /// liver (`MaskSpill`), as A's masks do on new cases, so that B learns that such tissue is
-    /// not tumor. Cascade only. nil/0: M as A made it.
+    /// not tumor. Cascade only. nil/0: M as A made it. At 0.5, with B on 48 phantoms, it halved
+    /// one seed's false lesions (16 → 8) and left the other's score as it was
+    /// (docs/experiments.md, session 25).
     public var tumorMaskSpills: Double?
     /// The cascade's network A, with its liver threshold, comes from this finished run directory
     /// (`TrainedLiverNetwork`), and the run trains B alone: the liver phase is skipped
