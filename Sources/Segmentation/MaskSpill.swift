@@ -3,9 +3,9 @@ import Support
 /// Network B's training masks M grown at random into the tissue next to the liver, the way
 /// network A's masks spill on cases it never saw. On A's own training cases its masks take in
 /// a neighbour (a 2-D piece of 40 pixels or more, reaching 4 or more pixels past the liver) in
-/// 97 of 433 slices; on 12 phantoms it never saw, in 180 of 426 (docs/experiments.md, session 25). B learns on A's
-/// own cases, so it has seen few such pieces, and on the held-out phantoms it called some of
-/// them tumor: 11 of seed 2's 17 false lesions of 20 voxels or more with B on 48 phantoms lay
+/// 97 of 433 slices; on 12 phantoms it never saw, in 180 of 426 (docs/experiments.md, session
+/// 25). B learns on A's own cases, so it has seen few such pieces, and on the held-out
+/// phantoms it called some of them tumor: 11 of seed 2's 17 false lesions of 20 voxels or more with B on 48 phantoms lay
 /// mostly on tissue the truth calls background, inside A's mask (docs/experiments.md,
 /// session 24). This shows B such pieces on purpose, with their target: not tumor.
 ///
@@ -16,8 +16,8 @@ import Support
 /// start and `areaRange` pixels in all. B's target stays M·B, and the truth has no tumor
 /// there: every spilled pixel is background for B to learn.
 enum MaskSpill {
-    /// HU relative to the liver's mean that a spill may take in: the 10th–90th percentile of
-    /// A's large spills on unseen phantoms was −64…+68 around the liver's median.
+    /// HU relative to the slice's liver mean that a spill may take in: A's large spills on
+    /// unseen phantoms lay at −64…+68 around the liver's median (10th–90th percentile).
     static let softTissue: ClosedRange<Float> = -100...80
     /// City-block reach of one spill from its first pixel (A's large spills: median 5, up to 20).
     static let depthRange = 3...10
