@@ -93,9 +93,7 @@ enum MaskLesionCut {
         var head = 0
         while head < queue.count {
             let i = queue[head]; head += 1
-            let (x, y) = (i % s, i / s)
-            for (nx, ny) in [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)] where nx >= 0 && ny >= 0 && nx < s && ny < s {
-                let j = ny * s + nx
+            SliceNeighbours.forEach(i, size: s) { j in
                 if distance[j] > distance[i] + 1 { (distance[j], nearest[j]) = (distance[i] + 1, nearest[i]); queue.append(j) }
             }
         }

@@ -5,9 +5,9 @@ import Support
 /// a neighbour (a 2-D piece of 40 pixels or more, reaching 4 or more pixels past the liver) in
 /// 97 of 433 slices; on 12 phantoms it never saw, in 180 of 426 (docs/experiments.md, session
 /// 25). B learns on A's own cases, so it has seen few such pieces, and on the held-out
-/// phantoms it called some of them tumor: 11 of seed 2's 17 false lesions of 20 voxels or more with B on 48 phantoms lay
-/// mostly on tissue the truth calls background, inside A's mask (docs/experiments.md,
-/// session 24). This shows B such pieces on purpose, with their target: not tumor.
+/// phantoms it called some of them tumor: with B on 48 phantoms, 11 of seed 2's 17 false
+/// lesions of 20 voxels or more lay mostly on tissue the truth calls background, inside A's
+/// mask (docs/experiments.md, session 24). This shows B such pieces on purpose, with their target: not tumor.
 ///
 /// With probability `share` a slice whose M is not empty gets 1–3 spills. Each starts at a
 /// random pixel just outside M that is background in the truth and whose HU lies within
@@ -37,13 +37,10 @@ enum MaskSpill {
         let reference = liver.isEmpty ? (0..<p).filter { m[$0] != 0 } : liver
         let mean = reference.reduce(Float(0)) { $0 + h[$1] } / Float(reference.count)
         func open(_ i: Int) -> Bool { m[i] == 0 && l[i] == 0 && softTissue.contains(h[i] - mean) }
-        func neighbours(_ i: Int) -> [Int] {
-            let (x, y) = (i % s, i / s)
-            return [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)].compactMap { $0 >= 0 && $1 >= 0 && $0 < s && $1 < s ? $1 * s + $0 : nil }
-        }
         func touchesMask(_ i: Int) -> Bool {
-            let (x, y) = (i % s, i / s)
-            return (x > 0 && m[i - 1] != 0) || (x < s - 1 && m[i + 1] != 0) || (y > 0 && m[i - s] != 0) || (y < s - 1 && m[i + s] != 0)
+            var touches = false
+            SliceNeighbours.forEach(i, size: s) { if m[$0] != 0 { touches = true } }
+            return touches
         }
         // Every spill starts beside the mask A made, not beside an earlier spill: one spill
         // reaches at most `depthRange.upperBound` + 1 pixels past M, as A's do.
@@ -60,7 +57,9 @@ enum MaskSpill {
             while head < queue.count && head < area {
                 let i = queue[head]; head += 1
                 guard reach[i]! < depth else { continue }
-                for j in neighbours(i) where reach[j] == nil && open(j) { reach[j] = reach[i]! + 1; queue.append(j) }
+                SliceNeighbours.forEach(i, size: s) { j in
+                    if reach[j] == nil && open(j) { reach[j] = reach[i]! + 1; queue.append(j) }
+                }
             }
             for i in queue.prefix(area) { m[i] = 1 }
             added += min(queue.count, area)
