@@ -56,6 +56,10 @@ public final class Predictor {
     public var liverClosingMM = LiverClosing.defaultRadiusMM
     /// Found lesions grow up to this many voxels where the CT continues them (`LesionRefinement`); 0: B's labels as they are.
     public var lesionReach = LesionRefinement.defaultReach
+    /// Where a lesion's edge lies between the liver's value and the lesion's (`LesionRefinement`).
+    public var lesionBoundary = LesionRefinement.defaultBoundary
+    /// Whether lesions well clear of the liver's noise lose their edge voxels that the CT calls liver.
+    public var lesionTrim = true
 
     public convenience init(model: LiverTumorModel) {
         // One model is always an ensemble of one.
@@ -252,7 +256,8 @@ public final class Predictor {
         PostProcessing.lesions(&labels, shape: canon.shape, minML: minLesionML, minSlices: minLesionSlices, voxelML: voxelML)
         // The cascade's liver was cleaned before B, and lesions lie inside it.
         if model.kind == .oneStep { PostProcessing.apply(&labels, shape: canon.shape, keepLargest: keepLargest, bridgeRadius: bridgeRadius) }
-        LesionRefinement.apply(&labels, shape: canon.shape, spacing: canon.spacing, reach: lesionReach) { k, out in volume.plane(k, of: reo, into: out) }
+        LesionRefinement.apply(&labels, shape: canon.shape, spacing: canon.spacing, reach: lesionReach,
+                                boundary: lesionBoundary, trim: lesionTrim) { k, out in volume.plane(k, of: reo, into: out) }
         if prob != nil { for i in labels.indices where labels[i] == 0 { prob![i] = 0 } }
         let liverVoxels = labels.reduce(0) { $0 + ($1 >= 1 ? 1 : 0) }
         let tumorVoxels = labels.reduce(0) { $0 + ($1 == 2 ? 1 : 0) }

@@ -29,8 +29,12 @@ struct SegmentCommand: ParsableCommand {
     var minLesionSlices: Int?
     @Option(help: "Before network B looks at the cascade's liver, close it slice by slice with a disk of this radius (mm), so lesions the liver network cut off at the surface are inside (0: not closed).")
     var liverClosingMm: Double = LiverClosing.defaultRadiusMM
-    @Option(help: "Found lesions grow up to this many in-plane voxels (and as many millimetres into the slices next to them) over the liver where the CT is nearer the lesion's value than the liver's (0: the networks' lesions as they are).")
+    @Option(help: "Found lesions grow up to this many in-plane voxels (and as many millimetres into the slices next to them) over the liver where the CT continues them (0: the networks' lesions as they are).")
     var lesionReach: Int = LesionRefinement.defaultReach
+    @Option(help: "Within that reach a voxel's 3×3 mean is lesion once it lies this far (0…1) from the liver's value around the lesion toward the lesion's (0.5: nearer the lesion's).")
+    var lesionBoundary: Float = LesionRefinement.defaultBoundary
+    @Flag(inversion: .prefixedNo, help: "Lesions whose contrast stands 3 noise spreads clear of the liver give their edge voxels short of that boundary back to the liver.")
+    var lesionTrim = true
     @Option(help: "DICOM series to read when the folder holds several.") var series: String?
     @Option(help: "Slices per batch through the networks (1: the least memory, no slower on 2 cores than larger batches).") var batch: Int = 1
     @Option(help: "Threads (default: all cores).") var threads: Int?
@@ -64,6 +68,9 @@ struct SegmentCommand: ParsableCommand {
             throw ValidationError("--lesion-reach must be 0…\(LesionRefinement.maxReach), got \(lesionReach)")
         }
         predictor.lesionReach = lesionReach
+        guard lesionBoundary > 0 && lesionBoundary < 1 else { throw ValidationError("--lesion-boundary must lie strictly between 0 and 1, got \(lesionBoundary)") }
+        predictor.lesionBoundary = lesionBoundary
+        predictor.lesionTrim = lesionTrim
         guard liverClosingMm >= 0 && liverClosingMm.isFinite else { throw ValidationError("--liver-closing-mm must be ≥ 0, got \(liverClosingMm)") }
         predictor.liverClosingMM = liverClosingMm
         let inputURL = URL(fileURLWithPath: input)

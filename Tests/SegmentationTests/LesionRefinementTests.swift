@@ -19,9 +19,11 @@ import Testing
         return (labels, ct)
     }
 
-    static func refine(_ s: (labels: [UInt8], ct: [Float]), reach: Int) -> [UInt8] {
+    /// `boundary: 0.5, trim: false` is the rule of sessions 16–25 (nearer the lesion's median
+    /// than the liver's, grow only), which the first tests work out.
+    static func refine(_ s: (labels: [UInt8], ct: [Float]), reach: Int, boundary: Float = 0.5, trim: Bool = false) -> [UInt8] {
         var labels = s.labels
-        LesionRefinement.apply(&labels, shape: [side, side, 1], spacing: [1, 1, 1], reach: reach) { k, out in
+        LesionRefinement.apply(&labels, shape: [side, side, 1], spacing: [1, 1, 1], reach: reach, boundary: boundary, trim: trim) { k, out in
             #expect(k == 0)
             _ = out.update(from: s.ct)
         }
@@ -77,7 +79,8 @@ import Testing
         let s = Self.slice(darkBlock: false), n = Self.side * Self.side
         func refine(sliceMM: Double) -> [[UInt8]] {
             var labels = s.labels.map { $0 == 2 ? 1 : $0 } + s.labels + s.labels.map { $0 == 2 ? 1 : $0 }
-            LesionRefinement.apply(&labels, shape: [Self.side, Self.side, 3], spacing: [1, 1, sliceMM], reach: 3) { _, out in
+            LesionRefinement.apply(&labels, shape: [Self.side, Self.side, 3], spacing: [1, 1, sliceMM], reach: 3,
+                                   boundary: 0.5, trim: false) { _, out in
                 _ = out.update(from: s.ct)
             }
             return (0..<3).map { Array(labels[($0 * n)..<(($0 + 1) * n)]) }
@@ -93,6 +96,55 @@ import Testing
             #expect(out[1] == middle, "\(mm) mm: the middle slice")
             #expect(Self.tumor(out[0]) == outer && Self.tumor(out[2]) == outer, "\(mm) mm: the outer slices")
         }
+    }
+
+    static func square(_ r: ClosedRange<Int>) -> Set<[Int]> {
+        var out = Set<[Int]>()
+        for y in r { for x in r { out.insert([x, y]) } }
+        return out
+    }
+
+    /// The default boundary, 0.35 of the way from the liver's 100 to the lesion's 40: a voxel
+    /// joins below 79. The lesion's corners (≈ 73.3) now join once in reach (4: they lie 4 steps
+    /// from B's 6×6); the liver just outside (80) still does not. The whole 10×10, as drawn.
+    /// B's 6×6 has no edge voxel the trim could take (all of them average 40).
+    @Test func defaultBoundaryTakesTheCornersAndNoLiver() {
+        let s = Self.slice(darkBlock: false)
+        var labels = s.labels
+        LesionRefinement.apply(&labels, shape: [Self.side, Self.side, 1], spacing: [1, 1, 1], reach: 4) { _, out in
+            _ = out.update(from: s.ct)
+        }
+        #expect(Self.tumor(labels) == Self.square(5...14))
+        #expect(Self.tumor(Self.refine(s, reach: 4)) == Self.square(5...14).subtracting([[5, 5], [5, 14], [14, 5], [14, 14]]),
+                "at 0.5 the corners (≈ 73.3, 0.44 of the contrast) stay liver")
+    }
+
+    /// B labelled the lesion and a 1-voxel ring of liver around it (the 12×12 at 4…15). The
+    /// liver around is flat, so its spread is 0 and the lesion (contrast 60) is clear of it.
+    /// The ring's 3×3 means are 80 beside the lesion's sides (0.33 of the contrast), 86.7 and
+    /// 93.3 by its corners: all under 0.35, all back to liver. The lesion's own edge voxels
+    /// are the 12×12's core and stay. Without the trim the 12×12 stays (nothing outside it
+    /// averages under 100).
+    @Test func trimGivesBackTheLiverRingBLabelled() {
+        var s = Self.slice(darkBlock: false)
+        for y in 4...15 { for x in 4...15 { s.labels[y * Self.side + x] = 2 } }
+        #expect(Self.tumor(Self.refine(s, reach: 3, boundary: 0.35, trim: true)) == Self.square(5...14))
+        #expect(Self.tumor(Self.refine(s, reach: 3, boundary: 0.35, trim: false)) == Self.square(4...15))
+    }
+
+    /// The same 12×12, with the liver outside the lesion striped: columns of 160 and 40 HU in
+    /// turn, 3 wide, so its 3×3 means are 160, 120, 80 or 40. Over the ring the liver's median
+    /// is 120 and the median absolute deviation 40 (scipy's medians over the same voxels): a
+    /// spread of 59.3, and the lesion's contrast (120 − 40 = 80) is under 3 of it. No voxel of
+    /// the 12×12 is given back.
+    @Test func trimLeavesALesionTheLiversNoiseCouldHide() {
+        var s = Self.slice(darkBlock: false)
+        for y in 0..<Self.side {
+            for x in 0..<Self.side where !((5...14).contains(x) && (5...14).contains(y)) { s.ct[y * Self.side + x] = (x / 3) % 2 == 0 ? 160 : 40 }
+        }
+        for y in 4...15 { for x in 4...15 { s.labels[y * Self.side + x] = 2 } }
+        let out = Self.refine(s, reach: 3, boundary: 0.35, trim: true)
+        #expect(Self.tumor(out).isSuperset(of: Self.square(4...15)))
     }
 
     /// A step across slices: the slice spacing in mean in-plane voxels, rounded, at least 1.
