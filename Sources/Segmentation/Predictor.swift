@@ -86,6 +86,7 @@ public final class Predictor {
     /// in memory and becomes HU one batch of planes at a time.
     public func segment(_ volume: ScanVolume, tumorProbability: Bool = false,
                         progress: ProgressBar? = nil) throws -> (labels: Volume<UInt8>, probability: Volume<Float>?, summary: CaseSummary) {
+        guard batchSize >= 1 else { throw SegmentationError("the batch size must be at least 1 slice, got \(batchSize)") }
         if let bad = volume.firstNonFinite {
             throw SegmentationError("the input holds a non-finite intensity (\(bad)); cannot segment")
         }

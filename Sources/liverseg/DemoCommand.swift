@@ -36,7 +36,7 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Kernels.setThreads(threads); ProcessInfoCores.count = threads }
+        try ThreadsOption.apply(threads)
         let start = ProcessStats.now()
         let p = try plan()
         let root = URL(fileURLWithPath: out)

@@ -90,7 +90,7 @@ struct ExperimentCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Kernels.setThreads(threads); ProcessInfoCores.count = threads }
+        try ThreadsOption.apply(threads)
         let root = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let configs = try configurations()

@@ -73,7 +73,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func run() throws {
-        if let threads { Kernels.setThreads(threads); ProcessInfoCores.count = threads }
+        try ThreadsOption.apply(threads)
         let trainer: Trainer
         if let resume {
             trainer = try Trainer.resume(runDir: URL(fileURLWithPath: resume))

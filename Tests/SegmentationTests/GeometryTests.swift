@@ -153,6 +153,18 @@ import Testing
         v[3, 3, 1] = .nan
         #expect(throws: SegmentationError.self) { _ = try Predictor(model: Self.model()).segment(v) }
     }
+
+    /// A batch of no slices would never advance through the volume (`segment --batch 0`
+    /// stopped the process before it was refused).
+    @Test func aBatchOfNoSlicesIsRefused() {
+        let g = Geometry(shape: [24, 24, 2], spacing: [1, 1, 1])
+        let v = Volume<Float>(geometry: g, voxels: [Float](repeating: 0, count: g.voxelCount))
+        let p = Predictor(model: Self.model())
+        for size in [0, -1] {
+            p.batchSize = size
+            #expect { _ = try p.segment(v) } throws: { "\($0)".contains("batch size must be at least 1") }
+        }
+    }
 }
 
 /// The cascade's B on a liver square cut from the scan at its own resolution: a 3×3-voxel
