@@ -270,6 +270,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let t = tumorSliceShare, !(0...1).contains(t) { throw SegmentationError("tumor slice share must be in [0, 1], got \(t)") }
         guard validationFraction >= 0 && validationFraction < 1 else { throw SegmentationError("validation fraction must be in [0, 1)") }
+        // An epoch of no slices learns nothing (and its mean loss is 0/0).
+        if let m = maxSlicesPerEpoch, m < 1 { throw SegmentationError("slices per epoch must be at least 1, got \(m)") }
+        guard nonLiverFraction >= 0 && nonLiverFraction.isFinite else { throw SegmentationError("the share of slices without liver must be ≥ 0, got \(nonLiverFraction)") }
+        guard learningRate1 > 0 && learningRate1.isFinite && learningRate2 > 0 && learningRate2.isFinite else {
+            throw SegmentationError("learning rates must be positive, got \(learningRate1) and \(learningRate2)")
+        }
         if centerTumorInput == true && standardizeTumorInput == true {
             throw SegmentationError("the tumor input is either centred per slice or standardized by the training livers, not both")
         }

@@ -24,6 +24,26 @@ import Testing
         #expect { try TrainingConfig.preset("quick") } throws: { "\($0)".contains("'quick'") && "\($0)".contains("long") }
     }
 
+    /// `train --slices-per-epoch 0` started a run that could learn nothing; a negative share of
+    /// slices without liver and a learning rate of 0 or below are refused alike, by name.
+    @Test func emptyEpochsAndNonPositiveRatesAreRefused() throws {
+        let demo = try TrainingConfig.preset("demo")
+        try demo.validate()
+        var c = demo
+        c.maxSlicesPerEpoch = 0
+        #expect { try c.validate() } throws: { "\($0)".contains("slices per epoch") }
+        c.maxSlicesPerEpoch = 1
+        try c.validate()
+        c = demo
+        c.nonLiverFraction = -0.1
+        #expect { try c.validate() } throws: { "\($0)".contains("without liver") }
+        for (l1, l2) in [(Float(0), Float(1e-4)), (1e-3, -1e-4), (.nan, 1e-4)] {
+            c = demo
+            (c.learningRate1, c.learningRate2) = (l1, l2)
+            #expect { try c.validate() } throws: { "\($0)".contains("learning rates") }
+        }
+    }
+
     /// `--liver-tumor-weight`: A's pixel weights are 1 off tumor, the weight on tumor and in
     /// between on a pixel half covered by tumor; the weight must be positive and finite.
     @Test func liverTumorWeightWeighsTumorPixels() throws {
