@@ -112,7 +112,7 @@ public enum LesionRefinement {
                     if x > 0 && x < nx - 1 && y > 0 && y < ny - 1
                         && isLesion(j - 1, c) && isLesion(j + 1, c) && isLesion(j - nx, c) && isLesion(j + nx, c) {
                         core[Int(c) - 1].append(smooth[j])
-                    } else {
+                    } else if trim {
                         edge.append((base + j, Int(c) - 1, smooth[j]))
                     }
                 } else if d >= ringGap && d <= reach + ringGap && labels[base + j] >= 1 {
