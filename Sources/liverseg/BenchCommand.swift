@@ -43,7 +43,7 @@ struct BenchUNet: ParsableCommand {
             throw ValidationError("--size \(size) must be a positive multiple of 2^depth = \(1 << depth)")
         }
         guard filters > 0, batch > 0, depth >= 0, iterations > 0 else { throw ValidationError("sizes must be positive") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try ThreadsOption.check(threads)
     }
 
     func run() throws {

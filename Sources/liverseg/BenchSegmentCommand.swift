@@ -65,7 +65,7 @@ struct BenchSegment: ParsableCommand {
             throw ValidationError("--batch and --filters must be positive, --model-size a multiple of 16")
         }
         if let s = liverShare, !(0...1).contains(s) { throw ValidationError("--liver-share must lie in 0...1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try ThreadsOption.check(threads)
     }
 
     var counts: [Int] { slices.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
