@@ -42,11 +42,11 @@ struct SegmentCommand: ParsableCommand {
     var precision: KernelPrecision = .fp32
 
     func run() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         try ThreadsOption.apply(threads)
         Kernels.setInferencePrecision(precision)
         let members = try model.map { try RunDirectory(URL(fileURLWithPath: $0)).loadModel().0 }
         let predictor = Predictor(ensemble: try ModelEnsemble(members, names: model))
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         predictor.batchSize = batch
         predictor.keepLargest = keepLargest
         guard bridgeRadius >= 0 else { throw ValidationError("--bridge-radius must be ≥ 0, got \(bridgeRadius)") }
