@@ -41,38 +41,37 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Precision of the networks' 3×3 convolutions: fp32 or bf16 (faster where the CPU has AVX512-BF16 or AMX; falls back to fp32 elsewhere).")
     var precision: KernelPrecision = .fp32
 
-    func run() throws {
+    /// The options alone, before any model is loaded (a run directory of several members takes seconds).
+    func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        try ThreadsOption.check(threads)
+        guard bridgeRadius >= 0 else { throw ValidationError("--bridge-radius must be ≥ 0, got \(bridgeRadius)") }
+        if let e = thresholdTumorExtent, !(0...1).contains(e) { throw ValidationError("--threshold-tumor-extent must be in [0, 1], got \(e)") }
+        if let v = minLesionMl, !(v >= 0 && v.isFinite) { throw ValidationError("--min-lesion-ml must be ≥ 0, got \(v)") }
+        if let n = minLesionSlices, n < 1 { throw ValidationError("--min-lesion-slices must be ≥ 1, got \(n)") }
+        guard (0...LesionRefinement.maxReach).contains(lesionReach) else {
+            throw ValidationError("--lesion-reach must be 0…\(LesionRefinement.maxReach), got \(lesionReach)")
+        }
+        guard lesionBoundary > 0 && lesionBoundary < 1 else { throw ValidationError("--lesion-boundary must lie strictly between 0 and 1, got \(lesionBoundary)") }
+        guard liverClosingMm >= 0 && liverClosingMm.isFinite else { throw ValidationError("--liver-closing-mm must be ≥ 0, got \(liverClosingMm)") }
+    }
+
+    func run() throws {
         try ThreadsOption.apply(threads)
         Kernels.setInferencePrecision(precision)
         let members = try model.map { try RunDirectory(URL(fileURLWithPath: $0)).loadModel().0 }
         let predictor = Predictor(ensemble: try ModelEnsemble(members, names: model))
         predictor.batchSize = batch
         predictor.keepLargest = keepLargest
-        guard bridgeRadius >= 0 else { throw ValidationError("--bridge-radius must be ≥ 0, got \(bridgeRadius)") }
         predictor.bridgeRadius = bridgeRadius
         if let thresholdLiver { predictor.liverThreshold = thresholdLiver }
         if let thresholdTumor { predictor.tumorThreshold = thresholdTumor }
-        if let thresholdTumorExtent {
-            guard (0...1).contains(thresholdTumorExtent) else { throw ValidationError("--threshold-tumor-extent must be in [0, 1], got \(thresholdTumorExtent)") }
-            predictor.tumorExtentThreshold = thresholdTumorExtent
-        }
-        if let minLesionMl {
-            guard minLesionMl >= 0 && minLesionMl.isFinite else { throw ValidationError("--min-lesion-ml must be ≥ 0, got \(minLesionMl)") }
-            predictor.minLesionML = minLesionMl
-        }
-        if let minLesionSlices {
-            guard minLesionSlices >= 1 else { throw ValidationError("--min-lesion-slices must be ≥ 1, got \(minLesionSlices)") }
-            predictor.minLesionSlices = minLesionSlices
-        }
-        guard (0...LesionRefinement.maxReach).contains(lesionReach) else {
-            throw ValidationError("--lesion-reach must be 0…\(LesionRefinement.maxReach), got \(lesionReach)")
-        }
+        if let thresholdTumorExtent { predictor.tumorExtentThreshold = thresholdTumorExtent }
+        if let minLesionMl { predictor.minLesionML = minLesionMl }
+        if let minLesionSlices { predictor.minLesionSlices = minLesionSlices }
         predictor.lesionReach = lesionReach
-        guard lesionBoundary > 0 && lesionBoundary < 1 else { throw ValidationError("--lesion-boundary must lie strictly between 0 and 1, got \(lesionBoundary)") }
         predictor.lesionBoundary = lesionBoundary
         predictor.lesionTrim = lesionTrim
-        guard liverClosingMm >= 0 && liverClosingMm.isFinite else { throw ValidationError("--liver-closing-mm must be ≥ 0, got \(liverClosingMm)") }
         predictor.liverClosingMM = liverClosingMm
         let inputURL = URL(fileURLWithPath: input)
         let jobs = try Self.jobs(input: inputURL, out: URL(fileURLWithPath: out))
