@@ -407,7 +407,10 @@ public final class Trainer {
             return (o[0], o[1], o[2])
         }
         let tumorWeighting: BinaryWeighting = p.stage2 ? c.tumorWeighting : .none
-        func tumorLoss(_ z: Variable, _ y: Tensor) -> Variable { binaryLoss(z, y, tumorWeighting, focusing: c.tumorFocusing ?? 0) }
+        func tumorLoss(_ z: Variable, _ y: Tensor) -> Variable {
+            binaryLoss(z, y, tumorWeighting, pixelWeights: c.tumorLesionWeights == true ? LesionWeights.inverseSize(y) : nil,
+                       focusing: c.tumorFocusing ?? 0)
+        }
         func binaryLoss(_ z: Variable, _ y: Tensor, _ w: BinaryWeighting, pixelWeights: Tensor? = nil, focusing: Float = 0) -> Variable {
             let ce = Losses.binaryCrossEntropy(logits: z, targets: y, weighting: w, pixelWeights: pixelWeights, focusing: focusing)
             guard let d = c.diceWeight, d > 0 else { return ce }

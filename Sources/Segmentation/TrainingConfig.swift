@@ -85,6 +85,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// one seed's false lesions (16 → 8) and left the other's score as it was
     /// (docs/experiments.md, session 25).
     public var tumorMaskSpills: Double?
+    /// Network B's loss gives every lesion piece of a batch the same total weight
+    /// (`LesionWeights`: inverse-size weighting), so the small, faint lesions count as much as
+    /// the large ones. Cascade and joint. nil/false: every pixel counts once, as the seed.
+    public var tumorLesionWeights: Bool?
     /// The cascade's network A, with its liver threshold, comes from this finished run directory
     /// (`TrainedLiverNetwork`), and the run trains B alone: the liver phase is skipped
     /// (`liverEpochs` is then only the fold networks' of `tumorMaskFolds`). nil: A trains
@@ -249,6 +253,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         if let q = tumorMaskSpills, !(0...1).contains(q) || (q > 0 && kind != .cascade) {
             throw SegmentationError("--tumor-mask-spills is a share in [0, 1] of the cascade tumor network's training slices, got \(q) for the \(kind.rawValue) model")
+        }
+        if tumorLesionWeights == true && kind == .oneStep {
+            throw SegmentationError("--tumor-lesion-weights weighs the tumor network's loss; the one-step model has none")
         }
         if liverFrom != nil {
             guard kind == .cascade else { throw SegmentationError("--liver-from gives the cascade its liver network; the \(kind.rawValue) model trains its own") }

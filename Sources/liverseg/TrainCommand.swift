@@ -51,6 +51,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The cascade's tumor network learns on liver masks from liver networks trained on the other training cases, in this many folds (2 or more; default: the liver network's own masks).") var tumorMaskFolds: Int?
     @Option(help: "Share (0…1) of the lesions at the liver's rim whose liver mask is cut open at the lesion in the cascade tumor network's training slices (default 0).") var tumorMaskCuts: Double?
     @Option(help: "Share (0…1) of the cascade tumor network's training slices whose liver mask is grown at random into the tissue next to the liver, which the network learns is not tumor (default 0).") var tumorMaskSpills: Double?
+    @Flag(help: "The tumor network's loss gives every lesion piece of a batch the same total weight (inverse-size weighting; cascade, joint).") var tumorLesionWeights = false
     @Option(help: "The tumor network's loss is the focal loss with this γ (cascade, joint; 0: plain cross-entropy, the default).") var tumorFocalGamma: Float?
     @Flag(help: "The cascade's tumor network ends as the mean of its weights after each epoch of its last phase (stochastic weight averaging).") var averageTumorWeights = false
     @Flag(help: "Start the cascade's tumor network from the trained liver network's weights (all but its head).") var tumorInitFromLiver = false
@@ -120,6 +121,7 @@ struct TrainCommand: ParsableCommand {
             if let liverFrom { c.liverFrom = URL(fileURLWithPath: liverFrom).standardizedFileURL.path }
             if averageTumorWeights { c.averageTumorWeights = true }
             if let tumorFocalGamma { c.tumorFocusing = tumorFocalGamma }
+            if tumorLesionWeights { c.tumorLesionWeights = true }
             if let tumorMaskFolds { c.tumorMaskFolds = tumorMaskFolds }
             if let tumorMaskCuts { c.tumorMaskCuts = tumorMaskCuts }
             if let tumorMaskSpills { c.tumorMaskSpills = tumorMaskSpills }
