@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 import Testing
 @testable import Segmentation
@@ -46,5 +47,28 @@ import Testing
         try c.validate()
         c.kind = .oneStep
         #expect(throws: SegmentationError.self) { try c.validate() }
+    }
+}
+
+/// The flag reaches B's loss: a tiny cascade trained with it ends with other B weights than one
+/// trained without (same seed, same data) and the same A, and its resumed run matches its
+/// straight one (the flag is stored with the run).
+@Suite(.serialized) struct LesionWeightsTrainingTests {
+    @Test func theFlagChangesBAloneAndSurvivesAResume() throws {
+        let data = TinyDataset.tempDir("lesion-weights")
+        defer { try? FileManager.default.removeItem(at: data) }
+        try TinyDataset.write(data, cases: 3, lesionsPerSlice: 2)
+        var c = TinyDataset.config(.cascade)
+        c.tumorLesionWeights = true
+        let weighted = try TrainerTests.weights(TrainerTests.trainStraightAndResumed(data: data, config: c, stopAfter: 2))
+        c.tumorLesionWeights = nil
+        let plainRun = data.appendingPathComponent("plain")
+        try Trainer.start(data: data, config: c, runDir: plainRun, quiet: true).train()
+        let plain = try TrainerTests.weights(plainRun)
+        #expect(Set(weighted.keys) == Set(plain.keys))
+        let (aNames, bNames) = (weighted.keys.filter { $0.hasPrefix("A.") }, weighted.keys.filter { $0.hasPrefix("B.") })
+        #expect(!aNames.isEmpty && !bNames.isEmpty)
+        #expect(aNames.allSatisfy { weighted[$0] == plain[$0] })
+        #expect(bNames.contains { weighted[$0] != plain[$0] })
     }
 }
