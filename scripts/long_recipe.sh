@@ -3,8 +3,7 @@
 #   1. network A learns the liver on the demo's 12 training phantoms (`train --preset long`);
 #   2. network B learns the lesions on those and 12 phantoms with 4-8 lesions each, on A as
 #      trained in step 1 (`train --liver-from`, B 60 + 16 epochs), with half the lesions at the
-#      liver's rim cut open by its training masks (`--tumor-mask-cuts 0.5`, session 21) and every
-#      lesion piece of a batch weighing the same in its loss (`--tumor-lesion-weights`, session 29);
+#      liver's rim cut open by its training masks (`--tumor-mask-cuts 0.5`, session 21);
 #   3. the held-out sets t12, t12b and t12c (12 phantoms each, seeds 1001, 3003 and 5005, never
 #      trained on) are segmented with the stored operating point and scored.
 # Why two steps: B needs more lesions than the demo's phantoms hold (14 of 1 mL or more), A does
@@ -35,7 +34,7 @@ train() {   # train RUN OPTIONS...: start the run, or resume it when it exists
 }
 train "liver-s$seed" --data "$out/train12" --model cascade --preset long --seed "$seed"
 train "recipe-cuts-s$seed" --data "$out/train24" --model cascade --preset long --liver-from "$out/liver-s$seed" \
-    --epochs 60 --stage2-epochs 16 --tumor-mask-cuts 0.5 --tumor-lesion-weights --seed "$seed"
+    --epochs 60 --stage2-epochs 16 --tumor-mask-cuts 0.5 --seed "$seed"
 
 for s in t12 t12b t12c; do
     "$bin" segment "$out/$s" --model "$out/recipe-cuts-s$seed" --out "$out/pred-s$seed/$s" > /dev/null
