@@ -57,7 +57,7 @@ import Testing
     @Test func theFlagChangesBAloneAndSurvivesAResume() throws {
         let data = TinyDataset.tempDir("lesion-weights")
         defer { try? FileManager.default.removeItem(at: data) }
-        try TinyDataset.write(data, cases: 3, lesionsPerSlice: 2)
+        try TinyDataset.write(data, cases: 3, secondLesion: true)
         var c = TinyDataset.config(.cascade)
         c.tumorLesionWeights = true
         let weighted = try TrainerTests.weights(TrainerTests.trainStraightAndResumed(data: data, config: c, stopAfter: 2))

@@ -20,9 +20,9 @@ enum TinyDataset {
     }
 
     /// Writes cases 0..<n. `noLiverCase` gets no liver label; `missingLabelsCase` no segmentation file.
-    /// `lesionsPerSlice` 2 adds a smaller disc beside the first, so lesion pieces differ in size.
+    /// `secondLesion` adds a smaller disc beside the first, so a slice's lesion pieces differ in size.
     static func write(_ dir: URL, cases n: Int, size: Int = 32, slices: Int = 6, noLiverCase: Int? = nil,
-                      missingLabelsCase: Int? = nil, mismatchedCase: Int? = nil, lesionsPerSlice: Int = 1) throws {
+                      missingLabelsCase: Int? = nil, mismatchedCase: Int? = nil, secondLesion: Bool = false) throws {
         for c in 0..<n {
             var rng = Support.SeededRNG(seed: 77, stream: UInt64(c))
             let g = Geometry(shape: [size, size, slices], spacing: [1.5, 1.5, 3])
@@ -36,7 +36,7 @@ enum TinyDataset {
                         let inLiver = dx * dx + dy * dy <= 1 && k > 0
                         let tx = Double(i) - cx, ty = Double(j) - cy
                         let sx = tx - Double(size) * 0.17
-                        let inSecond = lesionsPerSlice > 1 && sx * sx + ty * ty <= Double(size * size) / 400
+                        let inSecond = secondLesion && sx * sx + ty * ty <= Double(size * size) / 400
                         let inTumor = inLiver && (tx * tx + ty * ty <= Double(size * size) / 100 || inSecond) && k % 2 == 1
                         img[i, j, k] = (inTumor ? 60 : inLiver ? 120 : 40) + Float(rng.normal() * 8)
                         if c != noLiverCase { lab[i, j, k] = inTumor ? 2 : inLiver ? 1 : 0 }
