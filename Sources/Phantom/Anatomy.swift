@@ -102,6 +102,12 @@ final class Anatomy {
     private(set) var tumorsStorage: [TumorShape] = []
     var placedTumors: [TumorShape] { tumorsStorage }
 
+    /// Sets lesion i's `contrastScale` to scales[i]; before the attenuations are applied.
+    func scaleTumorContrast(_ scales: [Float]) {
+        precondition(scales.count == tumorsStorage.count, "one contrast factor per lesion")
+        for i in tumorsStorage.indices { tumorsStorage[i].contrastScale = scales[i] }
+    }
+
     // MARK: Body
 
     @inline(__always) func halfWidth(_ z: Float) -> Float { A * (1 + 0.03 * sin(z / 80 + waistPhase)) }

@@ -13,14 +13,25 @@ public struct PhantomConfig: Sendable {
     public var streaks: Bool
     /// Overrides the number of lesions per case (nil: 0–10, ~15% of cases without).
     public var tumorCount: ClosedRange<Int>?
+    /// Scales each lesion's attenuation difference from its liver (body, rim, core and margin
+    /// alike) by a factor drawn per lesion, uniformly from this range (nil: 1). The factors come
+    /// from a random stream of their own, so a case keeps the anatomy, lesions, grid and noise
+    /// it has without them: the same phantoms with fainter (or stronger) lesions, to teach and
+    /// test detection near the noise.
+    public var tumorContrast: ClosedRange<Double>?
 
     public init(size: Int = 512, slices: ClosedRange<Int> = 64...128, streaks: Bool = false,
-                tumorCount: ClosedRange<Int>? = nil) {
+                tumorCount: ClosedRange<Int>? = nil, tumorContrast: ClosedRange<Double>? = nil) {
         self.size = size
         self.slices = slices
         self.streaks = streaks
         self.tumorCount = tumorCount
+        self.tumorContrast = tumorContrast
     }
+
+    /// Largest contrast factor: 4× the strongest drawn contrast (80 HU) is already far beyond any
+    /// liver lesion in the portal venous phase.
+    public static let maxTumorContrast = 4.0
 
     func validate() throws {
         guard size >= 32, size <= 2048 else { throw PhantomError("size \(size) must lie in 32...2048") }
@@ -29,6 +40,9 @@ public struct PhantomConfig: Sendable {
         }
         if let t = tumorCount, t.lowerBound < 0 || t.upperBound > Tissue.maxTumors {
             throw PhantomError("tumor count range \(t) must lie within 0...\(Tissue.maxTumors)")
+        }
+        if let c = tumorContrast, !(c.lowerBound >= 0 && c.upperBound <= Self.maxTumorContrast) {
+            throw PhantomError("tumor contrast factor range \(c) must lie within 0...\(Self.maxTumorContrast)")
         }
     }
 }
@@ -51,8 +65,10 @@ public struct TumorInfo: Sendable, Codable {
     public var diameterMM: Double
     public var lobes: Int
     public var touchesSurface: Bool
-    /// How much darker than the liver its body is (HU).
+    /// How much darker than the liver its body is (HU), after `contrastScale`.
     public var contrastHU: Double
+    /// The factor `PhantomConfig.tumorContrast` drew for it (nil: not asked for, 1).
+    public var contrastScale: Double?
     /// Voxels labelled 2 for this lesion in the volume (0 when it lies outside the scan or
     /// is hidden behind another lesion).
     public var voxels: Int

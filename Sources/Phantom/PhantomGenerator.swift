@@ -20,6 +20,9 @@ public struct PhantomGenerator: Sendable {
         try build(index: index, seed: seed).case
     }
 
+    /// Mixed into the seed for the lesions' contrast factors ("tumorctr").
+    static let contrastStreamKey: UInt64 = 0x7475_6D6F_7263_7472
+
     /// Slice thicknesses scanners reconstruct at (mm).
     static let thicknesses: [Float] = [0.7, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0]
 
@@ -47,6 +50,11 @@ public struct PhantomGenerator: Sendable {
             nTumors = TumorShape.sampleCount(&rng)
         }
         let anat = Anatomy(rng: &rng, tumorPlan: TumorPlan(count: nTumors))
+        if let range = config.tumorContrast {
+            // A stream of its own: the case's other draws stay as they are without the option.
+            var contrastRng = SeededRNG(seed: seed ^ Self.contrastStreamKey, stream: UInt64(index))
+            anat.scaleTumorContrast(anat.placedTumors.map { _ in Float(contrastRng.uniform(range.lowerBound, range.upperBound)) })
+        }
         for (i, t) in anat.placedTumors.enumerated() { t.apply(index: i, to: &table) }
 
         // Grid: field of view from the patient's size, slice thickness from the coverage.
@@ -231,7 +239,8 @@ public struct PhantomGenerator: Sendable {
         let liverVox = stats["liver"]?.count ?? 0, tumorVox = stats["tumor"]?.count ?? 0
         let tumors = anat.placedTumors.enumerated().map { i, t in
             TumorInfo(kind: t.kind, diameterMM: Double(t.diameter), lobes: t.lobes.count, touchesSurface: t.touchesSurface,
-                      contrastHU: Double(t.deltaBody), voxels: tumorVoxels[i])
+                      contrastHU: Double(t.contrastScale * t.deltaBody),
+                      contrastScale: config.tumorContrast == nil ? nil : Double(t.contrastScale), voxels: tumorVoxels[i])
         }
         let info = PhantomCaseInfo(index: index, seed: seed, shape: [n, n, nz], spacing: [Double(s), Double(s), Double(dz)],
                                    affine: affine, axisCodes: geometry.axisCodes, noiseSigmaHU: Double(sigma),

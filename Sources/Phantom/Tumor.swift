@@ -37,6 +37,8 @@ struct TumorShape {
     let coreDepth: Float
     let box: Box
     let zRange: ClosedRange<Float>
+    /// Multiplies every part's difference from the liver (`PhantomConfig.tumorContrast`).
+    var contrastScale: Float = 1
 
     var diameter: Float { 2 * radius }
 
@@ -63,15 +65,16 @@ struct TumorShape {
     /// Sets this lesion's attenuation in the case's table, relative to its liver.
     func apply(index i: Int, to table: inout TissueTable) {
         let liver = table[.liver]
-        let body = liver - deltaBody
+        let body = liver - contrastScale * deltaBody
         func set(_ p: TumorPart, _ hu: Float) {
             let id = Int(Tissue.tumor(i, p))
             table.hu[id] = hu
             table.texture[id] = texture
         }
         set(.body, body)
-        set(.rim, liver + rimAboveLiver)
-        set(.core, coreHU)
+        set(.rim, liver + contrastScale * rimAboveLiver)
+        // At 1 the core keeps its HU to the bit, so phantoms made without the option do not change.
+        set(.core, contrastScale == 1 ? coreHU : liver + contrastScale * (coreHU - liver))
         set(.margin, (body + liver) / 2)
     }
 

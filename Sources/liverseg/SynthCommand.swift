@@ -33,6 +33,11 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Lesions per case: a range A...B or one number (default: 0–10, ~15% without).")
     var tumors: String?
 
+    @Option(help: ArgumentHelp("Scale each lesion's contrast to the liver by a factor drawn per lesion from A...B "
+        + "(e.g. 0.3...1; default 1).", discussion: "The factors have a random stream of their own: a case keeps the "
+        + "anatomy, lesions and noise it has without the option, only its lesions are fainter or stronger."))
+    var tumorContrast: String?
+
     @Option(help: "On-disk type of the CT volumes: int16 or float32.")
     var type: String = "int16"
 
@@ -48,10 +53,11 @@ struct SynthCommand: ParsableCommand {
     @Flag(help: "Print HU statistics per label and tissue, lesion count and tumor fraction histograms.")
     var stats = false
 
-    static func parseRange(_ s: String, _ name: String) throws -> ClosedRange<Int> {
-        let parts = s.components(separatedBy: "...")
-        if parts.count == 1, let n = Int(s.trimmingCharacters(in: .whitespaces)) { return n...n }
-        if parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a <= b { return a...b }
+    /// A range A...B or one number; `a <= a` turns away NaN, which no range can hold.
+    static func parseRange<T: LosslessStringConvertible & Comparable>(_ s: String, _ name: String) throws -> ClosedRange<T> {
+        let parts = s.components(separatedBy: "...").map { T($0.trimmingCharacters(in: .whitespaces)) }
+        if parts.count == 1, let a = parts[0], a <= a { return a...a }
+        if parts.count == 2, let a = parts[0], let b = parts[1], a <= b { return a...b }
         throw ValidationError("\(name) '\(s)' is not a number or a range A...B with A ≤ B")
     }
 
@@ -63,7 +69,8 @@ struct SynthCommand: ParsableCommand {
             throw ValidationError("--type must be int16 or float32, not '\(type)'")
         }
         let config = PhantomConfig(size: size, slices: try Self.parseRange(slices, "--slices"), streaks: streaks,
-                                   tumorCount: try tumors.map { try Self.parseRange($0, "--tumors") })
+                                   tumorCount: try tumors.map { try Self.parseRange($0, "--tumors") },
+                                   tumorContrast: try tumorContrast.map { try Self.parseRange($0, "--tumor-contrast") })
         let dir = URL(fileURLWithPath: out)
         var summary = PhantomSummary()
         let start = Date()
