@@ -83,11 +83,11 @@ def lesions(truth, pred, sigmas):
         free = (t == 1) & ~ndi.binary_dilation(t == 2, iterations=2)
         rows = []
         for k, box in enumerate(ndi.find_objects(lab), start=1):
-            m = lab == k
+            m = lab[box] == k   # within its bounding box: one lesion's work stays its own size
             area = int(m.sum(axis=(0, 1)).max())
-            r = abs(median - float(np.median(ct[m]))) / sigma * np.sqrt(area)
-            d = detectability(ct, box, lab[box] == k, free, rng)
-            rows.append((int(m.sum()), r, float((p[m] == 2).mean()), d))
+            r = abs(median - float(np.median(ct[box][m]))) / sigma * np.sqrt(area)
+            d = detectability(ct, box, m, free, rng)
+            rows.append((int(m.sum()), r, float((p[box][m] == 2).mean()), d))
         out[i] = (rows, int((t == 2).sum()))
     return out
 
